@@ -1,0 +1,1 @@
+"""Risk policy, alerts and limit changes (models added by the risk work)."""
