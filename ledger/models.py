@@ -130,6 +130,10 @@ class JournalEntry(models.Model):
     transaction = models.ForeignKey(
         "clients.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries"
     )
+    receivable = models.ForeignKey(
+        "clients.Receivable", null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries"
+    )
+    amount = models.DecimalField(**MONEY, help_text="total of the debit legs")
     description = models.CharField(max_length=255, blank=True)
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
     created_at = models.DateTimeField(auto_now_add=True)
