@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "payouts",
     "risk",
     "portfolio",
+    "reconciliation",
 ]
 
 MIDDLEWARE = [

@@ -13,5 +13,7 @@ urlpatterns = [
     path("payouts/", include("payouts.urls")),
     path("risk/", include("risk.urls")),
     path("portfolio/", include("portfolio.urls")),
+    path("reconciliation/", include("reconciliation.urls")),
+    path("import/", include("clients.import_urls")),
     path("admin/", admin.site.urls),
 ]

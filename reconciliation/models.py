@@ -1,0 +1,1 @@
+"""Bank statements and their matches to payouts and collections."""
