@@ -31,7 +31,7 @@ cp "$B/dist/js/bootstrap.bundle.min.js" "$B/dist/js/bootstrap.bundle.min.js.map"
 cp "$B/LICENSE" "$DEST/bootstrap/LICENSE"
 
 C="chart.js-$CHARTJS_VERSION/package"
-cp "$C/dist/chart.umd.min.js" "$DEST/chart.js/"
+cp "$C/dist/chart.umd.min.js" "$C/dist/chart.umd.min.js.map" "$DEST/chart.js/"
 cp "$C/LICENSE.md" "$DEST/chart.js/LICENSE.md"
 
 H="htmx.org-$HTMX_VERSION/package"
