@@ -47,6 +47,13 @@ class ImportBatch(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     summary = models.JSONField(default=dict, blank=True)
     errors = models.JSONField(default=list, blank=True)
+    # Progress of the run (the upload page polls it; see clients.importer.progress).
+    dry_run = models.BooleanField(default=False)
+    file_size = models.PositiveBigIntegerField(default=0)
+    phase = models.CharField(max_length=32, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
