@@ -1,0 +1,638 @@
+"""The booking service: the one write path into the ledger (DOMAIN.md section 4).
+
+Every part of the product books through here: the workbook import (:func:`book_transactions`),
+payouts (:func:`book_payout`, :func:`book_payout_return`), reserve releases
+(:func:`release_reserves`), write-offs and manual adjustments. All of them end in
+:func:`_write`, which, inside one database transaction:
+
+1. locks the touched accounts in ascending pk order (``select_for_update``: no deadlocks),
+2. refuses an entry whose debits ≠ credits (and PostgreSQL re-checks at commit with a
+   deferred constraint trigger),
+3. inserts entries and postings in bulk, each posting carrying the account's running
+   balance after it, and
+4. updates the maintained account balances and receivable totals.
+
+A source (``source_type``, ``source_key``) posts at most once: a UNIQUE constraint, and the
+service returns the existing entry instead of booking again.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from atlas.money import ZERO, round_money
+from clients.models import Client, Receivable
+from ledger.models import (
+    CLIENT_KINDS,
+    HOUSE_KINDS,
+    NORMAL_SIDE,
+    Account,
+    AccountKind,
+    EntryType,
+    JournalEntry,
+    Posting,
+    ReserveTranche,
+    Side,
+    SourceType,
+)
+from ledger.rules import BookState, ClientTerms, ReceivableState, RuleError, legs_for, normal_side_of
+
+logger = logging.getLogger("atlas.ledger")
+
+
+class LedgerError(Exception):
+    """A booking the ledger refuses. ``problems``: ``(key, field, message)`` per refused item."""
+
+    def __init__(self, message: str, problems: list[tuple] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+@dataclass
+class EntrySpec:
+    date: datetime.date
+    type: str
+    currency: str
+    source_type: str
+    source_key: str
+    legs: list  # (Account, side, amount)
+    client_id: int | None = None
+    transaction_id: int | None = None
+    receivable_id: int | None = None
+    description: str = ""
+    reverses_id: int | None = None
+
+
+@dataclass
+class ReleaseResult:
+    released: list[ReserveTranche] = field(default_factory=list)
+    held: list[ReserveTranche] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def ensure_accounts(clients, currencies=()) -> tuple[dict, dict]:
+    """Create missing subaccounts of ``clients`` and house accounts of their currencies.
+
+    Returns ``(client_accounts, house_accounts)``: ``{(client_pk, kind): Account}`` and
+    ``{(currency, kind): Account}``. Safe under concurrency (``ignore_conflicts``).
+    """
+    clients = list(clients)
+    client_pks = [c.pk for c in clients]
+    currencies = set(currencies) | {c.currency for c in clients}
+    existing = Account.objects.filter(Q(client_id__in=client_pks) | Q(client__isnull=True, currency__in=currencies))
+    have = {(a.client_id, a.kind) if a.client_id else (a.currency, a.kind) for a in existing}
+    missing = [
+        Account(client_id=c.pk, kind=k, currency=c.currency, normal_side=NORMAL_SIDE[k])
+        for c in clients
+        for k in CLIENT_KINDS
+        if (c.pk, k) not in have
+    ] + [
+        Account(client=None, kind=k, currency=cur, normal_side=NORMAL_SIDE[k])
+        for cur in sorted(currencies)
+        for k in HOUSE_KINDS
+        if (cur, k) not in have
+    ]
+    if missing:
+        Account.objects.bulk_create(missing, ignore_conflicts=True, batch_size=2000)
+        existing = Account.objects.filter(Q(client_id__in=client_pks) | Q(client__isnull=True, currency__in=currencies))
+    client_accts, house_accts = {}, {}
+    for a in existing:
+        if a.client_id:
+            client_accts[(a.client_id, a.kind)] = a
+        else:
+            house_accts[(a.currency, a.kind)] = a
+    return client_accts, house_accts
+
+
+def client_accounts(client: Client) -> dict[str, Account]:
+    """The client's four subaccounts by kind, created if missing."""
+    accts, _ = ensure_accounts([client])
+    return {kind: accts[(client.pk, kind)] for kind in CLIENT_KINDS}
+
+
+def house_account(currency: str, kind: str) -> Account:
+    _, house = ensure_accounts([], currencies=[currency])
+    return house[(currency, kind)]
+
+
+# --------------------------------------------------------------------------- the write path
+
+
+def _signed(account: Account, side: str, amount: Decimal) -> Decimal:
+    return amount if side == account.normal_side else -amount
+
+
+def _check_balanced(spec: EntrySpec) -> None:
+    if len(spec.legs) < 2:
+        raise LedgerError(f"entry {spec.source_type}:{spec.source_key} needs at least two postings")
+    debit = credit = ZERO
+    for account, side, amount in spec.legs:
+        if amount <= 0:
+            raise LedgerError(f"posting amounts must be > 0 (got {amount})")
+        if account.currency != spec.currency:
+            raise LedgerError(f"account {account} is not in the entry's currency {spec.currency}")
+        if side == Side.DEBIT:
+            debit += amount
+        elif side == Side.CREDIT:
+            credit += amount
+        else:
+            raise LedgerError(f"unknown side {side!r}")
+    if debit != credit:
+        raise LedgerError(f"unbalanced entry {spec.source_type}:{spec.source_key}: debits {debit} ≠ credits {credit}")
+
+
+def _lock_accounts(account_pks) -> dict[int, Account]:
+    """Lock accounts in ascending pk order and return fresh rows (current balances)."""
+    rows = Account.objects.select_for_update().filter(pk__in=sorted(set(account_pks))).order_by("pk")
+    return {a.pk: a for a in rows}
+
+
+def _write(specs: list[EntrySpec], locked: dict[int, Account] | None = None) -> list[JournalEntry]:
+    """Insert entries and postings, maintain balances. Call inside ``transaction.atomic``."""
+    if not specs:
+        return []
+    for spec in specs:
+        spec.legs = [leg for leg in spec.legs if leg[2] != 0]
+        _check_balanced(spec)
+    if locked is None:
+        locked = _lock_accounts(a.pk for spec in specs for a, _, _ in spec.legs)
+    entries = JournalEntry.objects.bulk_create(
+        [
+            JournalEntry(
+                date=s.date,
+                type=s.type,
+                currency=s.currency,
+                client_id=s.client_id,
+                source_type=s.source_type,
+                source_key=s.source_key,
+                transaction_id=s.transaction_id,
+                receivable_id=s.receivable_id,
+                amount=sum((amt for _, side, amt in s.legs if side == Side.DEBIT), ZERO),
+                description=s.description[:255],
+                reverses_id=s.reverses_id,
+            )
+            for s in specs
+        ],
+        batch_size=2000,
+    )
+    postings = []
+    touched = set()
+    for entry, spec in zip(entries, specs, strict=True):
+        for account, side, amount in spec.legs:
+            acct = locked[account.pk]
+            acct.balance += _signed(acct, side, amount)
+            acct.posting_count += 1
+            touched.add(acct.pk)
+            postings.append(
+                Posting(
+                    entry_id=entry.pk,
+                    account_id=acct.pk,
+                    side=side,
+                    amount=amount,
+                    date=spec.date,
+                    balance_after=acct.balance,
+                )
+            )
+    Posting.objects.bulk_create(postings, batch_size=5000)
+    Account.objects.bulk_update([locked[pk] for pk in sorted(touched)], ["balance", "posting_count"], batch_size=2000)
+    for spec in specs:
+        for account, _, _ in spec.legs:
+            fresh = locked[account.pk]
+            account.balance, account.posting_count = fresh.balance, fresh.posting_count
+    return entries
+
+
+def _existing(source_type: str, source_key: str) -> JournalEntry | None:
+    return JournalEntry.objects.filter(source_type=source_type, source_key=source_key).first()
+
+
+def post_entry(
+    *,
+    date: datetime.date,
+    type: str,
+    currency: str,
+    source_type: str,
+    source_key: str,
+    legs: list[tuple[Account, str, Decimal]],
+    client=None,
+    transaction=None,
+    receivable=None,
+    description: str = "",
+    reverses=None,
+) -> JournalEntry:
+    """Book one entry. Idempotent per source: a second call returns the first entry."""
+    from django.db import transaction as db_transaction
+
+    spec = EntrySpec(
+        date=date,
+        type=type,
+        currency=currency,
+        source_type=source_type,
+        source_key=str(source_key),
+        legs=list(legs),
+        client_id=getattr(client, "pk", client),
+        transaction_id=getattr(transaction, "pk", transaction),
+        receivable_id=getattr(receivable, "pk", receivable),
+        description=description,
+        reverses_id=getattr(reverses, "pk", reverses),
+    )
+    with db_transaction.atomic():
+        found = _existing(spec.source_type, spec.source_key)
+        if found:
+            return found
+        try:
+            with db_transaction.atomic():
+                (entry,) = _write([spec])
+        except IntegrityError:
+            found = _existing(spec.source_type, spec.source_key)
+            if found:
+                return found
+            raise
+    _after_booking({spec.client_id} if spec.client_id else set())
+    return entry
+
+
+def _after_booking(client_pks: set) -> None:
+    """Re-evaluate risk alerts for the touched clients once the booking has committed."""
+    if not client_pks:
+        return
+
+    def run():
+        try:
+            from risk.services import evaluate_alerts
+        except ImportError:
+            return
+        try:
+            evaluate_alerts(clients=Client.objects.filter(pk__in=client_pks))
+        except Exception:  # alerts must never undo or hide a committed booking
+            logger.exception("alert evaluation after booking failed")
+
+    transaction.on_commit(run)
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+def _receivable_state(r: Receivable, advance_rate: Decimal) -> ReceivableState:
+    return ReceivableState(
+        face_value=r.face_value,
+        advance_cap=round_money(advance_rate * r.face_value, r.currency),
+        advanced=r.advanced,
+        reduced=r.reduced,
+        collected=r.collected,
+        written_off=r.written_off,
+    )
+
+
+def book_transactions(transactions, *, evaluate_alerts: bool = True) -> list[JournalEntry]:
+    """Book saved :class:`Transaction` rows by the posting rules, in (date, row) order.
+
+    Transactions already booked are skipped (idempotent). Creates the reserve tranches of
+    collections and maintains the receivables' totals. Every rule violation is collected and
+    raised together as :class:`LedgerError` (nothing is written then).
+    """
+    txns = sorted(transactions, key=lambda t: (t.date, t.source_row or 0, t.pk))
+    if not txns:
+        return []
+    with transaction.atomic():
+        booked = set(
+            JournalEntry.objects.filter(
+                source_type=SourceType.TRANSACTION, transaction_id__in=[t.pk for t in txns]
+            ).values_list("transaction_id", flat=True)
+        )
+        txns = [t for t in txns if t.pk not in booked]
+        if not txns:
+            return []
+        clients = {c.pk: c for c in Client.objects.filter(pk__in={t.client_id for t in txns})}
+        client_accts, house_accts = ensure_accounts(clients.values())
+        locked = _lock_accounts([a.pk for a in client_accts.values()] + [a.pk for a in house_accts.values()])
+        rec_pks = sorted({t.receivable_id for t in txns if t.receivable_id})
+        receivables = {r.pk: r for r in Receivable.objects.select_for_update().filter(pk__in=rec_pks).order_by("pk")}
+
+        def account_for(key) -> Account:
+            kind = key[2]
+            if key[0] == "c":
+                return locked[client_accts[(key[1], kind)].pk]
+            return locked[house_accts[(key[1], kind)].pk]
+
+        state = BookState()
+        for (client_pk, kind), a in client_accts.items():
+            state.balances[("c", client_pk, kind)] = locked[a.pk].balance
+        for (cur, kind), a in house_accts.items():
+            state.balances[("h", cur, kind)] = locked[a.pk].balance
+        rstates = {pk: _receivable_state(r, clients[r.client_id].advance_rate) for pk, r in receivables.items()}
+
+        problems, specs, tranches = [], [], []
+        for t in txns:
+            client = clients[t.client_id]
+            rstate = rstates.get(t.receivable_id) if t.receivable_id else None
+            try:
+                if t.currency != client.currency:
+                    raise RuleError(f"currency {t.currency} is not the client's currency {client.currency}", "currency")
+                if rstate is not None and receivables[t.receivable_id].client_id != t.client_id:
+                    raise RuleError("the receivable belongs to another client", "receivable_id")
+                outcome = legs_for(
+                    type=t.type,
+                    amount=t.amount,
+                    date=t.date,
+                    client_pk=client.pk,
+                    terms=ClientTerms(client.currency, client.reserve_rate, client.reserve_hold_days),
+                    receivable=rstate,
+                    state=state,
+                )
+            except RuleError as exc:
+                problems.append((t.pk, exc.field, exc.message))
+                continue
+            state.apply(outcome, normal_side_of)
+            for attr, delta in outcome.receivable_delta.items():
+                setattr(rstate, attr, getattr(rstate, attr) + delta)
+            specs.append(
+                EntrySpec(
+                    date=t.date,
+                    type=t.type,
+                    currency=t.currency,
+                    source_type=SourceType.TRANSACTION,
+                    source_key=str(t.pk),
+                    legs=[(account_for(k), side, amt) for k, side, amt in outcome.legs],
+                    client_id=client.pk,
+                    transaction_id=t.pk,
+                    receivable_id=t.receivable_id,
+                    description=t.reference or f"{t.type} {t.txn_id}",
+                )
+            )
+            if outcome.tranche > 0:
+                tranches.append(
+                    ReserveTranche(
+                        client_id=client.pk,
+                        transaction_id=t.pk,
+                        amount=outcome.tranche,
+                        currency=t.currency,
+                        created_on=t.date,
+                        due_date=outcome.tranche_due,
+                    )
+                )
+        if problems:
+            raise LedgerError(f"{len(problems)} transaction(s) break the posting rules", problems)
+        entries = _write(specs, locked)
+        ReserveTranche.objects.bulk_create(tranches, batch_size=2000)
+        for pk, rstate in rstates.items():
+            r = receivables[pk]
+            r.advanced, r.reduced = rstate.advanced, rstate.reduced
+            r.collected, r.written_off = rstate.collected, rstate.written_off
+        Receivable.objects.bulk_update(
+            receivables.values(), ["advanced", "reduced", "collected", "written_off"], batch_size=2000
+        )
+    if evaluate_alerts:
+        _after_booking(set(clients))
+    return entries
+
+
+# --------------------------------------------------------------------------- product actions
+
+
+def book_write_off(*, receivable: Receivable, amount: Decimal, date: datetime.date, actor=None) -> JournalEntry:
+    """Write off ``amount`` of a receivable: Dr h:credit_losses · Cr c:factoring (≤ O)."""
+    with transaction.atomic():
+        r = Receivable.objects.select_for_update().select_related("client").get(pk=receivable.pk)
+        client = r.client
+        key = f"{r.pk}:{r.written_off + amount}"
+        found = _existing(SourceType.WRITE_OFF, key)
+        if found:
+            return found
+        state = BookState()
+        try:
+            outcome = legs_for(
+                type="write_off",
+                amount=amount,
+                date=date,
+                client_pk=client.pk,
+                terms=ClientTerms(client.currency, client.reserve_rate, client.reserve_hold_days),
+                receivable=_receivable_state(r, client.advance_rate),
+                state=state,
+            )
+        except RuleError as exc:
+            raise LedgerError(exc.message)
+        accts, house = ensure_accounts([client])
+        legs = [
+            (accts[(k[1], k[2])] if k[0] == "c" else house[(k[1], k[2])], side, amt) for k, side, amt in outcome.legs
+        ]
+        (entry,) = _write(
+            [
+                EntrySpec(
+                    date=date,
+                    type=EntryType.WRITE_OFF,
+                    currency=client.currency,
+                    source_type=SourceType.WRITE_OFF,
+                    source_key=key,
+                    legs=legs,
+                    client_id=client.pk,
+                    receivable_id=r.pk,
+                    description=f"write-off of {r.receivable_id}",
+                )
+            ]
+        )
+        r.reduced += amount
+        r.written_off += amount
+        r.save(update_fields=["reduced", "written_off"])
+        if actor is not None:
+            from atlas.models import audit
+
+            audit(actor=actor, action="write_off", obj=r, client=client, after={"amount": str(amount)})
+    _after_booking({client.pk})
+    return entry
+
+
+def book_adjustment(
+    *, client: Client, amount: Decimal, date: datetime.date, reason: str, actor, source_key: str | None = None
+) -> JournalEntry:
+    """A manual adjustment of the client's settlement balance (signed amount, reason required)."""
+    if not reason or not reason.strip():
+        raise LedgerError("an adjustment needs a reason")
+    if amount == 0:
+        raise LedgerError("an adjustment may not be zero")
+    accts = client_accounts(client)
+    adj = house_account(client.currency, AccountKind.ADJUSTMENTS)
+    x = abs(amount)
+    legs = [(adj, Side.DEBIT, x), (accts[AccountKind.SETTLEMENT], Side.CREDIT, x)]
+    if amount < 0:
+        legs = [(accts[AccountKind.SETTLEMENT], Side.DEBIT, x), (adj, Side.CREDIT, x)]
+    with transaction.atomic():
+        entry = post_entry(
+            date=date,
+            type=EntryType.ADJUSTMENT,
+            currency=client.currency,
+            source_type=SourceType.ADJUSTMENT,
+            source_key=source_key or uuid.uuid4().hex,
+            legs=legs,
+            client=client,
+            description=reason.strip(),
+        )
+        from atlas.models import audit
+
+        audit(actor=actor, action="adjustment", obj=entry, client=client, after={"amount": str(amount)}, reason=reason)
+    return entry
+
+
+def book_payout(*, payout, date: datetime.date) -> JournalEntry:
+    """Payout executed: Dr c:settlement · Cr h:bank. One entry per payout, ever."""
+    accts = client_accounts(payout.client)
+    return post_entry(
+        date=date,
+        type=EntryType.PAYOUT,
+        currency=payout.currency,
+        source_type=SourceType.PAYOUT,
+        source_key=str(payout.pk),
+        legs=[
+            (accts[AccountKind.SETTLEMENT], Side.DEBIT, payout.amount),
+            (house_account(payout.currency, AccountKind.BANK), Side.CREDIT, payout.amount),
+        ],
+        client=payout.client,
+        description=f"payout {payout.payout_id}",
+    )
+
+
+def book_payout_return(*, payout, date: datetime.date) -> JournalEntry:
+    """Payout returned by the bank: Dr h:bank · Cr c:settlement (reverses the payout entry)."""
+    original = _existing(SourceType.PAYOUT, str(payout.pk))
+    if original is None:
+        raise LedgerError(f"payout {payout.payout_id} was never booked, so it cannot be returned")
+    accts = client_accounts(payout.client)
+    return post_entry(
+        date=date,
+        type=EntryType.PAYOUT_RETURN,
+        currency=payout.currency,
+        source_type=SourceType.PAYOUT_RETURN,
+        source_key=str(payout.pk),
+        legs=[
+            (house_account(payout.currency, AccountKind.BANK), Side.DEBIT, payout.amount),
+            (accts[AccountKind.SETTLEMENT], Side.CREDIT, payout.amount),
+        ],
+        client=payout.client,
+        description=f"return of payout {payout.payout_id}",
+        reverses=original,
+    )
+
+
+def reverse_entry(*, entry: JournalEntry, date: datetime.date, reason: str, actor=None) -> JournalEntry:
+    """A correction: a new entry with every leg on the other side. The original stays."""
+    if not reason.strip():
+        raise LedgerError("a reversal needs a reason")
+    legs = [
+        (p.account, Side.CREDIT if p.side == Side.DEBIT else Side.DEBIT, p.amount)
+        for p in entry.postings.select_related("account")
+    ]
+    reversal = post_entry(
+        date=date,
+        type=EntryType.REVERSAL,
+        currency=entry.currency,
+        source_type=SourceType.REVERSAL,
+        source_key=str(entry.pk),
+        legs=legs,
+        client=entry.client_id,
+        description=f"reversal of #{entry.pk}: {reason.strip()}",
+        reverses=entry,
+    )
+    if actor is not None:
+        from atlas.models import audit
+
+        audit(actor=actor, action="reverse_entry", obj=entry, reason=reason)
+    return reversal
+
+
+# --------------------------------------------------------------------------- reserve releases
+
+
+def release_reserves(*, as_of: datetime.date, clients=None, actor=None) -> ReleaseResult:
+    """Release due tranches (DOMAIN.md section 4), oldest first, none below the requirement.
+
+    For each client: tranches due on or before ``as_of`` and not yet released, ordered by due
+    date then creation order; each is released only if the rolling reserve balance after it
+    is still ≥ the required reserve at ``as_of``; the first that is not, and the rest, are
+    held by the shortfall. Idempotent: released tranches never release again.
+    """
+    from ledger.selectors import required_reserve_as_of, reserve_balances_as_of
+
+    result = ReleaseResult()
+    with transaction.atomic():
+        due = ReserveTranche.objects.filter(released_entry__isnull=True, due_date__lte=as_of, created_on__lte=as_of)
+        if clients is not None:
+            due = due.filter(client__in=clients)
+        client_pks = sorted(set(due.values_list("client_id", flat=True)))
+        if not client_pks:
+            return result
+        # Lock the reserve accounts (sorted) so two runs cannot release the same tranche.
+        client_objs = {c.pk: c for c in Client.objects.filter(pk__in=client_pks)}
+        accts, house = ensure_accounts(client_objs.values())
+        rr_pks = [accts[(pk, AccountKind.ROLLING_RESERVE)].pk for pk in client_pks]
+        stl_pks = [accts[(pk, AccountKind.SETTLEMENT)].pk for pk in client_pks]
+        locked = _lock_accounts(rr_pks + stl_pks)
+        tranches = list(
+            ReserveTranche.objects.select_for_update()
+            .filter(pk__in=due.values("pk"), released_entry__isnull=True)
+            .order_by("client_id", "due_date", "pk")
+        )
+        balances = reserve_balances_as_of(client_pks, as_of)
+        required = required_reserve_as_of(client_pks, as_of)
+        by_client = defaultdict(list)
+        for t in tranches:
+            by_client[t.client_id].append(t)
+        specs, released = [], []
+        for client_pk in client_pks:
+            balance, need = balances.get(client_pk, ZERO), required.get(client_pk, ZERO)
+            queue = by_client.get(client_pk, [])
+            for i, t in enumerate(queue):
+                if balance - t.amount >= need:
+                    balance -= t.amount
+                    released.append(t)
+                    specs.append(
+                        EntrySpec(
+                            date=as_of,
+                            type=EntryType.RESERVE_RELEASE,
+                            currency=t.currency,
+                            source_type=SourceType.TRANCHE,
+                            source_key=str(t.pk),
+                            legs=[
+                                (locked[accts[(client_pk, AccountKind.ROLLING_RESERVE)].pk], Side.DEBIT, t.amount),
+                                (locked[accts[(client_pk, AccountKind.SETTLEMENT)].pk], Side.CREDIT, t.amount),
+                            ],
+                            client_id=client_pk,
+                            transaction_id=t.transaction_id,
+                            description=f"release of reserve tranche {t.pk} due {t.due_date}",
+                        )
+                    )
+                else:
+                    result.held.extend(queue[i:])
+                    break
+        entries = _write(specs, locked)
+        for t, entry in zip(released, entries, strict=True):
+            t.released_entry = entry
+            t.released_on = as_of
+        ReserveTranche.objects.bulk_update(released, ["released_entry", "released_on"], batch_size=2000)
+        result.released = released
+        if actor is not None and released:
+            from atlas.models import audit
+
+            for client_pk in {t.client_id for t in released}:
+                audit(
+                    actor=actor,
+                    action="release_reserves",
+                    obj=client_objs[client_pk],
+                    client=client_objs[client_pk],
+                    after={
+                        "as_of": as_of.isoformat(),
+                        "tranches": [t.pk for t in released if t.client_id == client_pk],
+                    },
+                )
+    _after_booking({t.client_id for t in released})
+    return result
