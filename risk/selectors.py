@@ -1,0 +1,549 @@
+"""Risk reads (DOMAIN.md section 6): debtor concentration, aging, overdue share, reserve validation,
+and the portfolio overview.
+
+Ledger figures (exposure, ratio, headroom, available, reserves, shortfall, releases due, partner RR)
+come from :func:`ledger.selectors.client_figures`; nothing here recomputes them. What is computed
+here is built on the **open amount at D** of each receivable::
+
+    open(R, D) = max(0, face − collections on R dated ≤ D − write-offs of R dated ≤ D)
+
+(collections: ``clients.Transaction`` rows of type ``collection``; write-offs: ``ledger.JournalEntry``
+rows of type ``write_off`` with their ``receivable`` and ``amount``). Receivables issued after D did
+not exist at D and are left out. One query returns every open receivable at D with the two sums as
+correlated subqueries, so the query count does not depend on the number of clients.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from atlas.money import ZERO, round_money, round_ratio
+from clients.models import Client, Debtor, Receivable, Transaction
+from ledger.models import EntryType, JournalEntry, ReserveTranche
+from risk.models import Alert, RiskPolicy
+
+BUCKETS = ("current", "1-30", "31-60", "61-90", ">90")
+BUCKET_LABELS = {"current": "current", "1-30": "1–30", "31-60": "31–60", "61-90": "61–90", ">90": "> 90"}
+EXPOSURE_BANDS = ("ok", "warning", "over_limit")
+_MONEY_FIELD = DecimalField(max_digits=18, decimal_places=2)
+
+
+def bucket_for(days_past_due: int) -> str:
+    """The aging bucket of an open receivable ``days_past_due`` days after its due date."""
+    if days_past_due <= 0:
+        return "current"
+    if days_past_due <= 30:
+        return "1-30"
+    if days_past_due <= 60:
+        return "31-60"
+    if days_past_due <= 90:
+        return "61-90"
+    return ">90"
+
+
+def exposure_band(ratio: Decimal | None, warning_level: Decimal) -> str:
+    """``over_limit`` when the unrounded ratio > 1, ``warning`` when ≥ the policy level, else ``ok``."""
+    if ratio is None:
+        return "ok"
+    if ratio > 1:
+        return "over_limit"
+    if ratio >= warning_level:
+        return "warning"
+    return "ok"
+
+
+@dataclass
+class DebtorShare:
+    debtor: Debtor
+    open_amount: Decimal
+    share: Decimal  # unrounded
+    limit: Decimal
+    breached: bool
+
+    @property
+    def share_display(self) -> Decimal:
+        return round_ratio(self.share)
+
+
+@dataclass
+class Aging:
+    buckets: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(BUCKETS, ZERO))
+    total_open: Decimal = ZERO
+    overdue_share: Decimal | None = None  # unrounded; None when nothing is open
+
+    @property
+    def overdue_share_display(self) -> Decimal | None:
+        return round_ratio(self.overdue_share)
+
+    @property
+    def bucket_list(self) -> list[tuple[str, Decimal]]:
+        return [(BUCKET_LABELS[b], self.buckets[b]) for b in BUCKETS]
+
+    def add(self, bucket: str, amount: Decimal) -> None:
+        self.buckets[bucket] += amount
+        self.total_open += amount
+
+    def finish(self) -> Aging:
+        self.overdue_share = self.buckets[">90"] / self.total_open if self.total_open > 0 else None
+        return self
+
+
+@dataclass
+class OpenReceivable:
+    pk: int
+    client_id: int
+    currency: str
+    debtor: Debtor
+    due_date: datetime.date
+    open_amount: Decimal
+    days_past_due: int
+
+    @property
+    def bucket(self) -> str:
+        return bucket_for(self.days_past_due)
+
+
+# --------------------------------------------------------------------------------------- helpers
+
+
+def _client_q(clients, prefix: str = "client") -> Q:
+    """A filter on ``<prefix>`` for ``clients``: None (all), a QuerySet, or Client objects / pks."""
+    if clients is None:
+        return Q()
+    if isinstance(clients, QuerySet):
+        return Q(**{f"{prefix}__in": clients.values("pk")})
+    return Q(**{f"{prefix}__in": _pks(clients)})
+
+
+def _pks(clients: Iterable) -> list[int]:
+    return [getattr(c, "pk", c) for c in clients]
+
+
+def _client_pks(clients) -> list[int]:
+    """Every requested client's pk (one query when ``clients`` is None or a QuerySet)."""
+    if clients is None:
+        return list(Client.objects.values_list("pk", flat=True))
+    if isinstance(clients, QuerySet):
+        return list(clients.values_list("pk", flat=True))
+    return _pks(clients)
+
+
+def _as_of(as_of: datetime.date | None) -> datetime.date:
+    return as_of or timezone.localdate()
+
+
+def open_receivables(clients=None, *, as_of: datetime.date) -> list[OpenReceivable]:
+    """Every receivable open at ``as_of`` with its open amount (one query)."""
+    collections = (
+        Transaction.objects.filter(receivable=OuterRef("pk"), type=Transaction.Type.COLLECTION, date__lte=as_of)
+        .order_by()
+        .values("receivable")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    write_offs = (
+        JournalEntry.objects.filter(receivable=OuterRef("pk"), type=EntryType.WRITE_OFF, date__lte=as_of)
+        .order_by()
+        .values("receivable")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    zero = Value(ZERO, output_field=_MONEY_FIELD)
+    rows = (
+        Receivable.objects.filter(_client_q(clients), issue_date__lte=as_of)
+        .annotate(
+            collected_at=Coalesce(Subquery(collections, output_field=_MONEY_FIELD), zero),
+            written_off_at=Coalesce(Subquery(write_offs, output_field=_MONEY_FIELD), zero),
+        )
+        .annotate(
+            open_at=ExpressionWrapper(
+                F("face_value") - F("collected_at") - F("written_off_at"), output_field=_MONEY_FIELD
+            )
+        )
+        .filter(open_at__gt=0)
+        .select_related("debtor")
+        .order_by("client_id", "due_date", "pk")
+    )
+    result = []
+    for r in rows:
+        amount = round_money(r.open_at, r.currency)  # exact on PostgreSQL; SQLite sums need the quantize
+        if amount <= 0:
+            continue
+        result.append(
+            OpenReceivable(
+                pk=r.pk,
+                client_id=r.client_id,
+                currency=r.currency,
+                debtor=r.debtor,
+                due_date=r.due_date,
+                open_amount=amount,
+                days_past_due=(as_of - r.due_date).days,
+            )
+        )
+    return result
+
+
+def _concentration_from(
+    rows: list[OpenReceivable], client_pks: Iterable[int], policy: RiskPolicy
+) -> dict[int, list[DebtorShare]]:
+    per_client: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    debtors: dict[int, Debtor] = {}
+    for r in rows:
+        per_client[r.client_id][r.debtor.pk] += r.open_amount
+        debtors[r.debtor.pk] = r.debtor
+    result: dict[int, list[DebtorShare]] = {pk: [] for pk in client_pks}
+    for client_pk, by_debtor in per_client.items():
+        total = sum(by_debtor.values(), ZERO)
+        shares = []
+        for debtor_pk, amount in by_debtor.items():
+            debtor = debtors[debtor_pk]
+            limit = (
+                debtor.concentration_limit
+                if debtor.concentration_limit is not None
+                else policy.default_concentration_limit
+            )
+            share = amount / total
+            shares.append(
+                DebtorShare(debtor=debtor, open_amount=amount, share=share, limit=limit, breached=share > limit)
+            )
+        shares.sort(key=lambda s: (-s.share, s.debtor.debtor_id))
+        result[client_pk] = shares
+    return result
+
+
+def _aging_from(rows: list[OpenReceivable], client_pks: Iterable[int]) -> dict[int, Aging]:
+    result = {pk: Aging() for pk in client_pks}
+    for r in rows:
+        result.setdefault(r.client_id, Aging()).add(r.bucket, r.open_amount)
+    return {pk: a.finish() for pk, a in result.items()}
+
+
+# ---------------------------------------------------------------------------------- public API
+
+
+def debtor_concentration(clients=None, *, as_of: datetime.date | None = None) -> dict[int, list[DebtorShare]]:
+    """Per client pk: its debtors' shares of the client's open amount at D, largest first.
+
+    ``limit`` is the debtor's concentration limit or the policy default; ``breached`` compares the
+    unrounded share: share > limit. Every requested client has a key (an empty list if nothing is open).
+    """
+    as_of = _as_of(as_of)
+    rows = open_receivables(clients, as_of=as_of)
+    return _concentration_from(rows, _client_pks(clients), RiskPolicy.get())
+
+
+def aging(clients=None, *, as_of: datetime.date | None = None) -> dict[int, Aging]:
+    """Per client pk: open amounts at D by days past due, total open and overdue share (> 90 dpd / total)."""
+    as_of = _as_of(as_of)
+    rows = open_receivables(clients, as_of=as_of)
+    return _aging_from(rows, _client_pks(clients))
+
+
+@dataclass
+class RiskSnapshot:
+    """Everything the risk pages and the alert evaluation need at one as-of date."""
+
+    as_of: datetime.date
+    policy: RiskPolicy
+    clients: dict[int, Client]
+    figures: dict  # client pk -> ledger.selectors.ClientFigures
+    concentration: dict[int, list[DebtorShare]]
+    aging: dict[int, Aging]
+    open_rows: list[OpenReceivable]
+
+
+def risk_snapshot(clients=None, *, as_of: datetime.date | None = None) -> RiskSnapshot:
+    """Ledger figures + concentration + aging for ``clients`` at D in a constant number of queries."""
+    from ledger.selectors import client_figures
+
+    as_of = _as_of(as_of)
+    policy = RiskPolicy.get()
+    client_qs = Client.objects.filter(_client_q(clients, prefix="pk")).select_related("partner").order_by("client_id")
+    client_map = {c.pk: c for c in client_qs}
+    figures = client_figures(list(client_map.values()), as_of=as_of) if client_map else {}
+    rows = open_receivables(clients, as_of=as_of)
+    return RiskSnapshot(
+        as_of=as_of,
+        policy=policy,
+        clients=client_map,
+        figures=figures,
+        concentration=_concentration_from(rows, client_map.keys(), policy),
+        aging=_aging_from(rows, client_map.keys()),
+        open_rows=rows,
+    )
+
+
+# ------------------------------------------------------------------------------------ overview
+
+
+@dataclass
+class ClientRiskRow:
+    client: Client
+    figures: object  # ClientFigures
+    band: str
+    aging: Aging
+    concentration: list[DebtorShare]
+    open_alerts: int = 0
+
+    @property
+    def breaches(self) -> list[DebtorShare]:
+        return [s for s in self.concentration if s.breached]
+
+    @property
+    def top_share(self) -> DebtorShare | None:
+        return self.concentration[0] if self.concentration else None
+
+    @property
+    def ratio_display(self) -> Decimal | None:
+        return round_ratio(self.figures.exposure_ratio)
+
+
+@dataclass
+class DebtorTotal:
+    debtor: Debtor
+    currency: str
+    open_amount: Decimal
+    share: Decimal  # of the currency's open total, unrounded
+    client_count: int
+
+    @property
+    def share_display(self) -> Decimal:
+        return round_ratio(self.share)
+
+
+@dataclass
+class CurrencyTotals:
+    currency: str
+    client_count: int = 0
+    exposure: Decimal = ZERO
+    credit_limit: Decimal = ZERO
+    shortfall: Decimal = ZERO
+    rolling_reserve: Decimal = ZERO
+    required_reserve: Decimal = ZERO
+    partner_rr: Decimal = ZERO
+    bands: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EXPOSURE_BANDS, 0))
+    aging: Aging = field(default_factory=Aging)
+    top_debtors: list[DebtorTotal] = field(default_factory=list)
+
+    @property
+    def exposure_ratio(self) -> Decimal | None:
+        return self.exposure / self.credit_limit if self.credit_limit > 0 else None
+
+    @property
+    def ratio_display(self) -> Decimal | None:
+        return round_ratio(self.exposure_ratio)
+
+
+RATIO_HISTOGRAM_EDGES = [Decimal(i) / 10 for i in range(11)]  # 0.0, 0.1, … 1.0
+
+
+def ratio_histogram(ratios: Iterable[Decimal]) -> tuple[list[str], list[int]]:
+    """Counts of clients by exposure ratio: [0–10 %), [10–20 %), … [90–100 %], > 100 %."""
+    labels = [f"{i * 10}–{(i + 1) * 10} %" for i in range(10)] + ["> 100 %"]
+    counts = [0] * 11
+    for r in ratios:
+        if r > 1:
+            counts[10] += 1
+        else:
+            counts[min(int(r * 10), 9)] += 1
+    return labels, counts
+
+
+@dataclass
+class Overview:
+    as_of: datetime.date
+    policy: RiskPolicy
+    rows: list[ClientRiskRow]
+    currencies: list[CurrencyTotals]
+
+    @property
+    def shortfalls(self) -> list[ClientRiskRow]:
+        return [r for r in self.rows if r.figures.shortfall > 0]
+
+    @property
+    def breaches(self) -> list[tuple[ClientRiskRow, DebtorShare]]:
+        return [(r, s) for r in self.rows for s in r.breaches]
+
+    def chart_data(self) -> dict:
+        labels, counts = ratio_histogram(r.figures.exposure_ratio for r in self.rows)
+        return {
+            "ratio": {"labels": labels, "counts": counts},
+            "aging": {
+                "labels": [BUCKET_LABELS[b] for b in BUCKETS],
+                "series": [
+                    {"currency": t.currency, "amounts": [str(t.aging.buckets[b]) for b in BUCKETS]}
+                    for t in self.currencies
+                ],
+            },
+        }
+
+
+def overview(clients=None, *, as_of: datetime.date | None = None, top_debtors: int = 10) -> Overview:
+    """Clients by exposure ratio with bands, shortfalls, breaches, portfolio aging and top debtors per currency."""
+    snap = risk_snapshot(clients, as_of=as_of)
+    alert_counts = defaultdict(int)
+    for client_pk in (
+        Alert.objects.filter(_client_q(clients), status__in=Alert.ACTIVE_STATUSES)
+        .order_by()
+        .values_list("client_id", flat=True)
+    ):
+        alert_counts[client_pk] += 1
+    rows = []
+    totals: dict[str, CurrencyTotals] = {}
+    for pk, client in snap.clients.items():
+        fig = snap.figures[pk]
+        band = exposure_band(fig.exposure_ratio, snap.policy.exposure_warning_level)
+        rows.append(
+            ClientRiskRow(
+                client=client,
+                figures=fig,
+                band=band,
+                aging=snap.aging[pk],
+                concentration=snap.concentration[pk],
+                open_alerts=alert_counts[pk],
+            )
+        )
+        t = totals.setdefault(client.currency, CurrencyTotals(currency=client.currency))
+        t.client_count += 1
+        t.exposure += fig.exposure
+        t.credit_limit += fig.credit_limit
+        t.shortfall += fig.shortfall
+        t.rolling_reserve += fig.rolling_reserve
+        t.required_reserve += fig.required_reserve
+        t.partner_rr += fig.partner_rr
+        t.bands[band] += 1
+    rows.sort(key=lambda r: (-r.figures.exposure_ratio, r.client.client_id))
+
+    # Portfolio aging and top debtors per currency, from the same open receivables.
+    per_debtor: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
+    debtor_clients: dict[tuple[str, int], set[int]] = defaultdict(set)
+    debtors: dict[int, Debtor] = {}
+    for r in snap.open_rows:
+        if r.client_id not in snap.clients:
+            continue
+        t = totals.setdefault(r.currency, CurrencyTotals(currency=r.currency))
+        t.aging.add(r.bucket, r.open_amount)
+        per_debtor[(r.currency, r.debtor.pk)] += r.open_amount
+        debtor_clients[(r.currency, r.debtor.pk)].add(r.client_id)
+        debtors[r.debtor.pk] = r.debtor
+    for t in totals.values():
+        t.aging.finish()
+    for (currency, debtor_pk), amount in per_debtor.items():
+        t = totals[currency]
+        t.top_debtors.append(
+            DebtorTotal(
+                debtor=debtors[debtor_pk],
+                currency=currency,
+                open_amount=amount,
+                share=amount / t.aging.total_open,
+                client_count=len(debtor_clients[(currency, debtor_pk)]),
+            )
+        )
+    for t in totals.values():
+        t.top_debtors.sort(key=lambda d: (-d.open_amount, d.debtor.debtor_id))
+        del t.top_debtors[top_debtors:]
+    return Overview(
+        as_of=snap.as_of,
+        policy=snap.policy,
+        rows=rows,
+        currencies=[totals[c] for c in sorted(totals)],
+    )
+
+
+# ------------------------------------------------------------------------ reserve validation
+
+
+@dataclass
+class ReserveRow:
+    client: Client
+    figures: object  # ClientFigures
+    due: list[ReserveTranche]  # unreleased at D and due on or before D, oldest first
+    releasable: list[ReserveTranche]
+    held: list[ReserveTranche]  # held by the shortfall (DOMAIN.md section 4)
+
+    @property
+    def required(self) -> Decimal:
+        return self.figures.required_reserve
+
+    @property
+    def actual(self) -> Decimal:
+        return self.figures.rolling_reserve
+
+    @property
+    def shortfall(self) -> Decimal:
+        return self.figures.shortfall
+
+    @property
+    def excess(self) -> Decimal:
+        """Reserve balance above the required reserve at D (0.00 if none)."""
+        return max(ZERO, self.actual - self.required)
+
+    @property
+    def due_total(self) -> Decimal:
+        return sum((t.amount for t in self.due), ZERO)
+
+    @property
+    def releasable_total(self) -> Decimal:
+        return sum((t.amount for t in self.releasable), ZERO)
+
+    @property
+    def held_total(self) -> Decimal:
+        return sum((t.amount for t in self.held), ZERO)
+
+    @property
+    def balance_after_release(self) -> Decimal:
+        return self.actual - self.releasable_total
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.due) or self.shortfall > 0
+
+
+def split_releasable(
+    tranches: list[ReserveTranche], *, balance: Decimal, required: Decimal
+) -> tuple[list[ReserveTranche], list[ReserveTranche]]:
+    """DOMAIN.md section 4: oldest first (due date, then id); a tranche is released only if the
+    balance after releasing it is still ≥ the required reserve; at the first that is not, it and
+    the rest are held by the shortfall."""
+    ordered = sorted(tranches, key=lambda t: (t.due_date, t.pk))
+    released: list[ReserveTranche] = []
+    for i, tranche in enumerate(ordered):
+        if balance - tranche.amount >= required:
+            balance -= tranche.amount
+            released.append(tranche)
+        else:
+            return released, ordered[i:]
+    return released, []
+
+
+def reserve_validation(clients=None, *, as_of: datetime.date | None = None) -> list[ReserveRow]:
+    """Per client: required vs actual reserve, shortfall, tranches due and those a release run at D
+    would release or hold; partner RR beside it. Constant number of queries."""
+    from ledger.selectors import client_figures
+
+    as_of = _as_of(as_of)
+    client_map = {c.pk: c for c in Client.objects.filter(_client_q(clients, prefix="pk")).select_related("partner")}
+    figures = client_figures(list(client_map.values()), as_of=as_of) if client_map else {}
+    due: dict[int, list[ReserveTranche]] = defaultdict(list)
+    tranches = (
+        ReserveTranche.objects.filter(_client_q(clients), created_on__lte=as_of, due_date__lte=as_of)
+        .filter(Q(released_entry__isnull=True) | Q(released_on__gt=as_of))
+        .order_by("client_id", "due_date", "id")
+    )
+    for t in tranches:
+        due[t.client_id].append(t)
+    rows = []
+    for pk, client in client_map.items():
+        fig = figures[pk]
+        releasable, held = split_releasable(due[pk], balance=fig.rolling_reserve, required=fig.required_reserve)
+        rows.append(ReserveRow(client=client, figures=fig, due=due[pk], releasable=releasable, held=held))
+    rows.sort(key=lambda r: (not r.needs_attention, -r.shortfall, r.client.client_id))
+    return rows

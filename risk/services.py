@@ -1,0 +1,463 @@
+"""Risk writes: policy, client limits and rates (four eyes on increases), block/unblock, alerts.
+
+Every function is keyword-only, checks the actor's role on the server (``atlas.roles.check_role``)
+where an actor acts, runs in one database transaction, writes its audit row in that transaction
+(``atlas.models.audit``) and raises :class:`RiskError` with a human message when it refuses.
+
+Alert evaluation (:func:`evaluate_alerts`) compares the figures at D with the policy, in bulk:
+a handful of queries to read the figures, one to read the active alerts, then one bulk insert,
+one bulk update and one bulk resolve, whatever the number of clients.
+
+Alert rules (each metric is checked on its own, so an over-limit client has both alerts open):
+
+=================== ======== ============================================ ===========================
+metric              severity condition (unrounded)                        key
+=================== ======== ============================================ ===========================
+exposure_warning    warning  exposure ratio ≥ policy warning level        ""
+over_limit          critical exposure ratio > 1                           ""
+concentration       warning  debtor share > debtor limit (or default)     the debtor's ``debtor_id``
+reserve_shortfall   critical shortfall > 0                                ""
+overdue_share       warning  overdue share > policy level                 ""
+=================== ======== ============================================ ===========================
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from atlas.models import audit
+from atlas.money import fmt, round_money, round_ratio
+from atlas.roles import CREDIT, RISK, check_role
+from clients.models import Client
+from risk.models import Alert, LimitChange, RiskPolicy
+
+
+class RiskError(Exception):
+    """A refused risk action; ``message`` is shown to the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _reason(reason: str, what: str = "a reason") -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise RiskError(f"Please give {what}.")
+    return reason
+
+
+# --------------------------------------------------------------------------------- policy
+
+POLICY_FIELDS = ("exposure_warning_level", "min_payout", "overdue_share_level", "default_concentration_limit")
+
+
+def update_policy(*, actor, reason: str = "", **values) -> RiskPolicy:
+    """Change the policy thresholds (role ``risk``); audited with before and after."""
+    check_role(actor, RISK)
+    unknown = set(values) - set(POLICY_FIELDS)
+    if unknown:
+        raise RiskError(f"Unknown policy fields: {', '.join(sorted(unknown))}.")
+    for name in ("exposure_warning_level", "overdue_share_level", "default_concentration_limit"):
+        if name in values and not (Decimal(0) <= values[name] <= 1):
+            raise RiskError(f"{name.replace('_', ' ')} must be a fraction between 0 and 1.")
+    if "exposure_warning_level" in values and values["exposure_warning_level"] <= 0:
+        raise RiskError("exposure warning level must be above 0.")
+    if "min_payout" in values and values["min_payout"] < 0:
+        raise RiskError("minimum payout must not be negative.")
+    with transaction.atomic():
+        RiskPolicy.get()
+        policy = RiskPolicy.objects.select_for_update().get(pk=RiskPolicy.SINGLETON_PK)
+        before = {f: str(getattr(policy, f)) for f in POLICY_FIELDS}
+        for name, value in values.items():
+            setattr(policy, name, value)
+        policy.updated_by = actor
+        policy.save()
+        policy.refresh_from_db()
+        after = {f: str(getattr(policy, f)) for f in POLICY_FIELDS}
+        audit(actor=actor, action="risk.update_policy", obj=policy, before=before, after=after, reason=reason)
+    return policy
+
+
+# ------------------------------------------------------------------------- limits and rates
+
+RATE_FIELDS = ("advance_rate", "reserve_rate", "reserve_hold_days", "fee_rate", "partner_reserve_rate")
+
+
+@dataclass
+class TermsResult:
+    client: Client
+    limit_change: LimitChange | None  # the change recorded (pending for an increase), if the limit moved
+    changed_rates: dict
+
+
+def _lock_client(client: Client) -> Client:
+    return Client.objects.select_for_update().get(pk=client.pk)
+
+
+def update_client_terms(
+    *, client: Client, actor, reason: str, credit_limit: Decimal | None = None, **rates
+) -> TermsResult:
+    """Change a client's credit limit and/or rates (role ``risk``).
+
+    Rates and a limit decrease apply at once; a limit increase is recorded as a pending
+    :class:`LimitChange` that a ``credit`` user other than the requester must approve.
+    """
+    check_role(actor, RISK)
+    reason = _reason(reason)
+    unknown = set(rates) - set(RATE_FIELDS)
+    if unknown:
+        raise RiskError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    for name, value in rates.items():
+        if name == "reserve_hold_days":
+            if value is None or value < 0:
+                raise RiskError("reserve hold days must be 0 or more.")
+        elif value is not None and not (Decimal(0) <= value <= 1):
+            raise RiskError(f"{name.replace('_', ' ')} must be a fraction between 0 and 1.")
+    if credit_limit is not None:
+        if credit_limit <= 0:
+            raise RiskError("The credit limit must be above 0.")
+        if credit_limit != round_money(credit_limit, client.currency):
+            raise RiskError("The credit limit has more than 2 decimal places.")
+    with transaction.atomic():
+        locked = _lock_client(client)
+        changed = {
+            name: (getattr(locked, name), value) for name, value in rates.items() if getattr(locked, name) != value
+        }
+        if changed:
+            for name, (_, new) in changed.items():
+                setattr(locked, name, new)
+            locked.save(update_fields=list(changed))
+            audit(
+                actor=actor,
+                action="risk.update_rates",
+                obj=locked,
+                client=locked,
+                before={k: None if v[0] is None else str(v[0]) for k, v in changed.items()},
+                after={k: None if v[1] is None else str(v[1]) for k, v in changed.items()},
+                reason=reason,
+            )
+        change = None
+        if credit_limit is not None and credit_limit != locked.credit_limit:
+            if LimitChange.objects.filter(client=locked, status=LimitChange.Status.PENDING).exists():
+                raise RiskError(
+                    f"A limit change for {locked.client_id} is already waiting for approval; "
+                    "have it approved or rejected first."
+                )
+            old = locked.credit_limit
+            change = LimitChange(
+                client=locked, old_limit=old, new_limit=credit_limit, reason=reason, requested_by=actor
+            )
+            if credit_limit < old:
+                change.status = LimitChange.Status.APPROVED
+                change.decided_by = actor
+                change.decided_at = timezone.now()
+                change.decision_reason = "decrease: applies at once"
+                change.save()
+                locked.credit_limit = credit_limit
+                locked.save(update_fields=["credit_limit"])
+                audit(
+                    actor=actor,
+                    action="risk.limit_decrease",
+                    obj=change,
+                    client=locked,
+                    before={"credit_limit": fmt(old)},
+                    after={"credit_limit": fmt(credit_limit)},
+                    reason=reason,
+                )
+            else:
+                change.save()
+                audit(
+                    actor=actor,
+                    action="risk.limit_increase_requested",
+                    obj=change,
+                    client=locked,
+                    before={"credit_limit": fmt(old)},
+                    after={"credit_limit": fmt(credit_limit), "status": change.status},
+                    reason=reason,
+                )
+        if not changed and change is None:
+            raise RiskError("Nothing to change: the values are the client's current ones.")
+        if changed or (change and change.status == LimitChange.Status.APPROVED):
+            evaluate_alerts(clients=[locked])
+    client.refresh_from_db()
+    return TermsResult(client=client, limit_change=change, changed_rates={k: v[1] for k, v in changed.items()})
+
+
+def _lock_pending_change(change: LimitChange) -> LimitChange:
+    locked = LimitChange.objects.select_for_update().select_related("client").get(pk=change.pk)
+    if locked.status != LimitChange.Status.PENDING:
+        raise RiskError(f"This limit change is already {locked.status}.")
+    return locked
+
+
+def approve_limit_change(*, change: LimitChange, actor, reason: str = "") -> LimitChange:
+    """A Credit Manager other than the requester approves a pending increase: the new limit applies."""
+    check_role(actor, CREDIT)
+    with transaction.atomic():
+        locked = _lock_pending_change(change)
+        if locked.requested_by_id == actor.pk:
+            raise RiskError("Four eyes: you requested this limit change, so another Credit Manager must approve it.")
+        client = _lock_client(locked.client)
+        before = fmt(client.credit_limit)
+        client.credit_limit = locked.new_limit
+        client.save(update_fields=["credit_limit"])
+        locked.status = LimitChange.Status.APPROVED
+        locked.decided_by = actor
+        locked.decided_at = timezone.now()
+        locked.decision_reason = (reason or "").strip()
+        locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        audit(
+            actor=actor,
+            action="risk.limit_change_approved",
+            obj=locked,
+            client=client,
+            before={"credit_limit": before},
+            after={"credit_limit": fmt(locked.new_limit), "requested_by": locked.requested_by.username},
+            reason=locked.decision_reason,
+        )
+        evaluate_alerts(clients=[client])
+    change.refresh_from_db()
+    return change
+
+
+def reject_limit_change(*, change: LimitChange, actor, reason: str) -> LimitChange:
+    """A Credit Manager rejects a pending increase (a reason is required); the limit is unchanged."""
+    check_role(actor, CREDIT)
+    reason = _reason(reason)
+    with transaction.atomic():
+        locked = _lock_pending_change(change)
+        locked.status = LimitChange.Status.REJECTED
+        locked.decided_by = actor
+        locked.decided_at = timezone.now()
+        locked.decision_reason = reason
+        locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        audit(
+            actor=actor,
+            action="risk.limit_change_rejected",
+            obj=locked,
+            client=locked.client,
+            before={"status": LimitChange.Status.PENDING},
+            after={"status": locked.status, "new_limit": fmt(locked.new_limit)},
+            reason=reason,
+        )
+    change.refresh_from_db()
+    return change
+
+
+# ----------------------------------------------------------------------------- block/unblock
+
+
+def block_client(*, client: Client, actor, reason: str) -> Client:
+    """Put an active client on hold (role ``risk``) with a written reason; audited."""
+    check_role(actor, RISK)
+    reason = _reason(reason)
+    with transaction.atomic():
+        locked = _lock_client(client)
+        if locked.status != Client.Status.ACTIVE:
+            raise RiskError(f"{locked.client_id} is {locked.get_status_display()}, not active: it cannot be blocked.")
+        locked.status = Client.Status.ON_HOLD
+        locked.save(update_fields=["status"])
+        audit(
+            actor=actor,
+            action="risk.block_client",
+            obj=locked,
+            client=locked,
+            before={"status": Client.Status.ACTIVE},
+            after={"status": Client.Status.ON_HOLD},
+            reason=reason,
+        )
+    client.refresh_from_db()
+    return client
+
+
+def unblock_client(*, client: Client, actor, reason: str) -> Client:
+    """Put an on-hold client back to active (roles ``risk``, ``credit``) with a written reason; audited."""
+    check_role(actor, RISK, CREDIT)
+    reason = _reason(reason)
+    with transaction.atomic():
+        locked = _lock_client(client)
+        if locked.status != Client.Status.ON_HOLD:
+            raise RiskError(f"{locked.client_id} is {locked.get_status_display()}, not on hold: nothing to unblock.")
+        locked.status = Client.Status.ACTIVE
+        locked.save(update_fields=["status"])
+        audit(
+            actor=actor,
+            action="risk.unblock_client",
+            obj=locked,
+            client=locked,
+            before={"status": Client.Status.ON_HOLD},
+            after={"status": Client.Status.ACTIVE},
+            reason=reason,
+        )
+    client.refresh_from_db()
+    return client
+
+
+# ----------------------------------------------------------------------------------- alerts
+
+
+@dataclass(frozen=True)
+class Breach:
+    severity: str
+    value: Decimal
+    threshold: Decimal
+    message: str
+
+
+def breaches(snapshot) -> dict[tuple[int, str, str], Breach]:
+    """Every (client pk, metric, key) out of bounds in a :class:`risk.selectors.RiskSnapshot`."""
+    policy = snapshot.policy
+    out: dict[tuple[int, str, str], Breach] = {}
+    M, S = Alert.Metric, Alert.Severity
+    for pk, fig in snapshot.figures.items():
+        ratio = fig.exposure_ratio
+        if ratio > 1:
+            out[(pk, M.OVER_LIMIT, "")] = Breach(
+                S.CRITICAL,
+                round_ratio(ratio),
+                Decimal("1.0000"),
+                f"exposure {fmt(fig.exposure)} is over the credit limit {fmt(fig.credit_limit)}",
+            )
+        if ratio >= policy.exposure_warning_level:
+            out[(pk, M.EXPOSURE_WARNING, "")] = Breach(
+                S.WARNING,
+                round_ratio(ratio),
+                round_ratio(policy.exposure_warning_level),
+                f"exposure ratio {round_ratio(ratio)} ≥ warning level {round_ratio(policy.exposure_warning_level)}",
+            )
+        if fig.shortfall > 0:
+            out[(pk, M.RESERVE_SHORTFALL, "")] = Breach(
+                S.CRITICAL,
+                fig.shortfall,
+                fig.required_reserve,
+                f"reserve {fmt(fig.rolling_reserve)} is {fmt(fig.shortfall)} below "
+                f"the required {fmt(fig.required_reserve)}",
+            )
+    for pk, shares in snapshot.concentration.items():
+        for s in shares:
+            if s.breached:
+                out[(pk, M.CONCENTRATION, s.debtor.debtor_id)] = Breach(
+                    S.WARNING,
+                    round_ratio(s.share),
+                    round_ratio(s.limit),
+                    f"debtor {s.debtor.debtor_id} is {round_ratio(s.share)} of open receivables "
+                    f"(limit {round_ratio(s.limit)})",
+                )
+    for pk, ag in snapshot.aging.items():
+        if ag.overdue_share is not None and ag.overdue_share > policy.overdue_share_level:
+            out[(pk, M.OVERDUE_SHARE, "")] = Breach(
+                S.WARNING,
+                round_ratio(ag.overdue_share),
+                round_ratio(policy.overdue_share_level),
+                f"{fmt(ag.buckets['>90'])} of {fmt(ag.total_open)} open is more than 90 days past due",
+            )
+    return out
+
+
+@dataclass
+class EvaluationResult:
+    opened: int = 0
+    updated: int = 0
+    resolved: int = 0
+
+
+def evaluate_alerts(*, clients=None, as_of: datetime.date | None = None) -> EvaluationResult:
+    """Open, update and resolve alerts for ``clients`` (all when None) at ``as_of`` (today when None).
+
+    An alert is opened for each breach that has no open/acknowledged alert; an existing one gets
+    its value, threshold, severity and message refreshed (acknowledged stays acknowledged); an
+    open/acknowledged alert whose metric is back in bounds is resolved automatically
+    (``resolved_by`` empty). Bulk: constant number of queries whatever the number of clients.
+    """
+    from risk.selectors import risk_snapshot
+
+    snapshot = risk_snapshot(clients, as_of=as_of)
+    found = breaches(snapshot)
+    now = timezone.now()
+    result = EvaluationResult()
+    with transaction.atomic():
+        active = list(
+            Alert.objects.select_for_update()
+            .filter(client_id__in=list(snapshot.clients), status__in=Alert.ACTIVE_STATUSES)
+            .order_by("pk")
+        )
+        existing = {(a.client_id, a.metric, a.key): a for a in active}
+        to_update, to_resolve = [], []
+        for key, alert in existing.items():
+            breach = found.get(key)
+            if breach is None:
+                alert.status = Alert.Status.RESOLVED
+                alert.resolved_at = now
+                alert.resolved_by = None
+                alert.as_of = snapshot.as_of
+                alert.updated_at = now
+                to_resolve.append(alert)
+            elif (alert.value, alert.threshold, alert.severity, alert.message, alert.as_of) != (
+                breach.value,
+                breach.threshold,
+                breach.severity,
+                breach.message,
+                snapshot.as_of,
+            ):
+                alert.value, alert.threshold = breach.value, breach.threshold
+                alert.severity, alert.message = breach.severity, breach.message[:255]
+                alert.as_of = snapshot.as_of
+                alert.updated_at = now
+                to_update.append(alert)
+        new = [
+            Alert(
+                client_id=client_pk,
+                metric=metric,
+                key=key,
+                severity=b.severity,
+                value=b.value,
+                threshold=b.threshold,
+                message=b.message[:255],
+                as_of=snapshot.as_of,
+            )
+            for (client_pk, metric, key), b in found.items()
+            if (client_pk, metric, key) not in existing
+        ]
+        if to_resolve:
+            Alert.objects.bulk_update(
+                to_resolve, ["status", "resolved_at", "resolved_by", "as_of", "updated_at"], batch_size=500
+            )
+        if to_update:
+            Alert.objects.bulk_update(
+                to_update, ["value", "threshold", "severity", "message", "as_of", "updated_at"], batch_size=500
+            )
+        if new:
+            # A concurrent evaluation may have opened the same alert: the conditional unique
+            # constraint keeps one, the other insert is skipped.
+            Alert.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+    result.opened, result.updated, result.resolved = len(new), len(to_update), len(to_resolve)
+    return result
+
+
+def acknowledge_alert(*, alert: Alert, actor) -> Alert:
+    """Mark an open alert as seen (roles ``risk``, ``credit``); it stays active until resolved."""
+    check_role(actor, RISK, CREDIT)
+    with transaction.atomic():
+        locked = Alert.objects.select_for_update().get(pk=alert.pk)
+        if locked.status != Alert.Status.OPEN:
+            raise RiskError(f"This alert is {locked.status}; only an open alert can be acknowledged.")
+        locked.status = Alert.Status.ACKNOWLEDGED
+        locked.acknowledged_by = actor
+        locked.acknowledged_at = timezone.now()
+        locked.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "updated_at"])
+        audit(
+            actor=actor,
+            action="risk.acknowledge_alert",
+            obj=locked,
+            client=locked.client,
+            before={"status": Alert.Status.OPEN},
+            after={"status": Alert.Status.ACKNOWLEDGED, "metric": locked.metric, "key": locked.key},
+        )
+    alert.refresh_from_db()
+    return alert
