@@ -52,9 +52,11 @@ class LedgerError(Exception):
     """A booking the ledger refuses. ``problems``: ``(key, field, message)`` per refused item."""
 
     def __init__(self, message: str, problems: list[tuple] | None = None):
+        self.problems = problems or []
+        if self.problems:
+            message = f"{message}: " + "; ".join(str(p[2]) for p in self.problems)
         super().__init__(message)
         self.message = message
-        self.problems = problems or []
 
 
 @dataclass
