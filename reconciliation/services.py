@@ -1,0 +1,499 @@
+"""Every write of the reconciliation: statement import, confirming proposals, manual match, unmatch.
+
+Keyword-only, atomic, raising :class:`ReconciliationError` with a human message; each change is
+audited (``atlas.models.audit``) in the same transaction. Money moves only through the owners'
+services: a return through ``payouts.services.payout_mark_returned`` (which books the reversal),
+a collection as ``clients.Transaction`` rows booked by ``ledger.services.book_transactions``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+
+from atlas.models import audit
+from atlas.money import fmt
+from atlas.roles import FINANCE, OPS, check_role, has_role
+from clients.models import Receivable, Transaction
+from payouts.models import Payout, PayoutStatus
+from reconciliation.matching import PAID_STATUSES, Allocation, Proposal, _is_return, propose
+from reconciliation.models import Direction, Match, Rule, Statement, StatementLine
+from reconciliation.parsers import ParsedStatement, StatementError, parse_statement
+
+# Who may import statements, confirm proposals and match by hand. Marking a payout returned is
+# the payouts service's decision (Settlement Operations, DOMAIN.md section 1).
+MATCH_ROLES = (FINANCE,)
+CONFIRM_ROLES = (FINANCE, OPS)
+STATEMENT_SOURCE = "statement"
+
+
+class ReconciliationError(Exception):
+    """A reconciliation action that is not allowed; ``message`` is shown to the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class ImportResult:
+    statement: Statement
+    created: bool
+    new_lines: int = 0
+    duplicates: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        if not self.created:
+            when = f"{self.statement.imported_at:%Y-%m-%d %H:%M}"
+            return f"{self.statement.file_name} was already imported ({when}): nothing added."
+        dup = f"; {len(self.duplicates)} already imported from another file" if self.duplicates else ""
+        skipped = (
+            f"; {len(self.statement.skipped) - len(self.duplicates)} not booked"
+            if len(self.statement.skipped) > len(self.duplicates)
+            else ""
+        )
+        return f"Imported {self.statement.file_name}: {self.new_lines} line(s){dup}{skipped}."
+
+
+@dataclass
+class ApplyResult:
+    matches: list[Match] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        return len({m.line_id for m in self.matches})
+
+
+def sha256_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _line_objects(parsed: ParsedStatement, statement: Statement) -> list[StatementLine]:
+    return [
+        StatementLine(
+            statement=statement,
+            entry_index=p.entry_index,
+            tx_index=p.tx_index,
+            booking_date=p.booking_date,
+            value_date=p.value_date,
+            amount=p.amount,
+            currency=p.currency,
+            direction=p.direction,
+            is_reversal=p.is_reversal,
+            return_reason=p.return_reason,
+            counterparty_name=p.counterparty_name,
+            counterparty_iban=p.counterparty_iban,
+            end_to_end_id=p.end_to_end_id,
+            remittance_info=p.remittance_info,
+            bank_reference=p.bank_reference,
+        )
+        for p in parsed.lines
+    ]
+
+
+def _split_known(lines: list[StatementLine]) -> tuple[list[StatementLine], list[str]]:
+    refs = {line.bank_reference for line in lines if line.bank_reference}
+    known = set(StatementLine.objects.filter(bank_reference__in=refs).values_list("bank_reference", flat=True))
+    fresh, dupes, seen = [], [], set()
+    for line in lines:
+        ref = line.bank_reference
+        if ref and (ref in known or ref in seen):
+            dupes.append(f"entry {line.entry_index}: bank reference {ref} already imported")
+            continue
+        if ref:
+            seen.add(ref)
+        fresh.append(line)
+    return fresh, dupes
+
+
+def _statement_for(parsed: ParsedStatement, *, file_name: str, sha256: str, actor) -> Statement:
+    return Statement(
+        file_name=file_name[:255],
+        sha256=sha256,
+        format=parsed.format,
+        message_id=parsed.message_id[:64],
+        statement_ids=", ".join(parsed.statement_ids)[:255],
+        account_iban=parsed.account_iban[:34],
+        imported_by=actor if getattr(actor, "pk", None) else None,
+    )
+
+
+@dataclass
+class Preview:
+    """A dry run: what importing the file would add and propose. Nothing is written."""
+
+    statement: Statement
+    already_imported: Statement | None
+    lines: list[StatementLine]
+    duplicates: list[str]
+    proposals: list[Proposal]
+    skipped: list[str]
+
+
+def preview_statement(*, content: bytes, file_name: str, window: int | None = None) -> Preview:
+    parsed = parse_statement(content, file_name)
+    sha = sha256_of(content)
+    existing = Statement.objects.filter(sha256=sha).first()
+    statement = _statement_for(parsed, file_name=file_name, sha256=sha, actor=None)
+    lines, dupes = _split_known(_line_objects(parsed, statement)) if existing is None else ([], [])
+    return Preview(statement, existing, lines, dupes, propose(lines, window=window), parsed.skipped)
+
+
+def import_statement(*, content: bytes, file_name: str, actor=None) -> ImportResult:
+    """Parse and store a statement and its lines (no money moves). The same file twice adds nothing.
+
+    Raises :class:`ReconciliationError` (one line) for a malformed file; nothing is written then.
+    """
+    if actor is not None:
+        check_role(actor, *MATCH_ROLES)
+    sha = sha256_of(content)
+    existing = Statement.objects.filter(sha256=sha).first()
+    if existing is not None:
+        return ImportResult(existing, created=False)
+    try:
+        parsed = parse_statement(content, file_name)
+    except StatementError as exc:
+        raise ReconciliationError(f"{file_name}: {exc}") from None
+    try:
+        with transaction.atomic():
+            statement = _statement_for(parsed, file_name=file_name, sha256=sha, actor=actor)
+            statement.save()
+            lines, dupes = _split_known(_line_objects(parsed, statement))
+            StatementLine.objects.bulk_create(lines)
+            statement.line_count = len(lines)
+            statement.skipped = parsed.skipped + dupes
+            statement.save(update_fields=["line_count", "skipped"])
+            audit(
+                actor=actor,
+                action="statement.import",
+                obj=statement,
+                after={"file": statement.file_name, "sha256": sha, "lines": len(lines), "duplicates": len(dupes)},
+            )
+    except IntegrityError:
+        # Someone imported the same file (or the same bank entries) at the same moment.
+        existing = Statement.objects.filter(sha256=sha).first()
+        if existing is not None:
+            return ImportResult(existing, created=False)
+        raise ReconciliationError(f"{file_name}: some entries were imported concurrently; import it again") from None
+    return ImportResult(statement, created=True, new_lines=len(lines), duplicates=dupes)
+
+
+# ------------------------------------------------------------------------------------------- proposals
+
+
+def unmatched_lines(statement: Statement | None = None):
+    """Lines without an active match (oldest first), statement loaded."""
+    qs = StatementLine.objects.exclude(matches__active=True).select_related("statement")
+    if statement is not None:
+        qs = qs.filter(statement=statement)
+    return qs.order_by("booking_date", "statement_id", "entry_index", "tx_index")
+
+
+def proposals_for(statement: Statement | None = None, *, window: int | None = None) -> list[Proposal]:
+    return propose(list(unmatched_lines(statement)), window=window)
+
+
+def apply_proposals(
+    *,
+    actor,
+    statement: Statement | None = None,
+    accepted: dict[int, str] | None = None,
+    window: int | None = None,
+) -> ApplyResult:
+    """Book the proposals of the statement's unmatched lines.
+
+    ``accepted`` maps line pk → the proposal signature the user saw; only those are applied, and
+    only if the engine still proposes exactly that (otherwise the line is listed as changed).
+    ``None`` applies every proposal (the command's ``--confirm``). Each line is applied in its own
+    transaction, so one refused booking does not undo the others; problems are reported.
+    """
+    check_role(actor, *CONFIRM_ROLES)
+    qs = unmatched_lines(statement)
+    if accepted is not None:
+        qs = qs.filter(pk__in=list(accepted))
+    result = ApplyResult()
+    for proposal in propose(list(qs), window=window):
+        if not proposal.matched:
+            continue
+        line = proposal.line
+        if accepted is not None and accepted.get(line.pk) != proposal.signature:
+            result.skipped.append(f"line {line.pk}: the proposal changed since it was shown; review it again")
+            continue
+        try:
+            result.matches.extend(_apply(proposal, actor=actor, rule=proposal.rule, note=proposal.reason))
+        except ReconciliationError as exc:
+            result.problems.append(f"line {line.pk}: {exc.message}")
+    return result
+
+
+def _lock_line(line: StatementLine) -> StatementLine:
+    locked = StatementLine.objects.select_for_update().select_related("statement").get(pk=line.pk)
+    if locked.matches.filter(active=True).exists():
+        raise ReconciliationError(f"line {line.pk} is already matched")
+    return locked
+
+
+def _apply(proposal: Proposal, *, actor, rule: str, note: str) -> list[Match]:
+    if proposal.kind == Match.Kind.COLLECTION:
+        return _book_collections(proposal.line, proposal.allocations, actor=actor, rule=rule, note=note)
+    if proposal.kind == Match.Kind.RETURN:
+        return [_record_return(proposal.line, proposal.payout, actor=actor, rule=rule, note=note)]
+    return [_record_payout(proposal.line, proposal.payout, actor=actor, rule=rule, note=note)]
+
+
+def _record_payout(line: StatementLine, payout: Payout, *, actor, rule: str, note: str) -> Match:
+    with transaction.atomic():
+        line = _lock_line(line)
+        p = Payout.objects.select_for_update().get(pk=payout.pk)
+        if p.status not in PAID_STATUSES:
+            raise ReconciliationError(f"payout {p.payout_id} is {p.status}, not executed")
+        if line.direction != Direction.DEBIT or _is_return(line):
+            raise ReconciliationError("only an outgoing (DBIT) line that is not a return can reconcile a payout")
+        if p.amount != line.amount or p.currency != line.currency:
+            raise ReconciliationError(
+                f"payout {p.payout_id} is {fmt(p.amount)} {p.currency}, the line {fmt(line.amount)} {line.currency}"
+            )
+        if Match.objects.filter(payout=p, kind=Match.Kind.PAYOUT, active=True).exists():
+            raise ReconciliationError(f"payout {p.payout_id} is already reconciled")
+        match = Match.objects.create(
+            line=line,
+            kind=Match.Kind.PAYOUT,
+            rule=rule,
+            payout=p,
+            amount=line.amount,
+            note=note,
+            created_by=_user(actor),
+        )
+        audit(
+            actor=actor,
+            action="reconciliation.match",
+            obj=match,
+            client=p.client,
+            after={
+                "kind": match.kind,
+                "rule": rule,
+                "payout": p.payout_id,
+                "line": line.pk,
+                "amount": fmt(line.amount),
+            },
+            reason=note,
+        )
+    return match
+
+
+def _record_return(line: StatementLine, payout: Payout, *, actor, rule: str, note: str) -> Match:
+    from payouts.services import PayoutError, payout_mark_returned
+
+    with transaction.atomic():
+        line = _lock_line(line)
+        p = Payout.objects.select_for_update().select_related("client").get(pk=payout.pk)
+        if p.amount != line.amount or p.currency != line.currency:
+            raise ReconciliationError(
+                f"payout {p.payout_id} is {fmt(p.amount)} {p.currency}, the return {fmt(line.amount)} {line.currency}"
+            )
+        if Match.objects.filter(payout=p, kind=Match.Kind.RETURN, active=True).exists():
+            raise ReconciliationError(f"payout {p.payout_id} already has its return line")
+        if p.status == PayoutStatus.EXECUTED:
+            if not has_role(actor, OPS):
+                raise ReconciliationError(
+                    f"marking payout {p.payout_id} returned needs Settlement Operations (ops); "
+                    "ask them to confirm this line"
+                )
+            reason = f"bank return {line.return_reason or 'reversal'} · statement line {line.pk} ({line.provenance})"
+            try:
+                payout_mark_returned(payout=p, actor=actor, reason=reason, date=line.booking_date)
+            except PayoutError as exc:
+                raise ReconciliationError(exc.message) from None
+            except PermissionDenied as exc:
+                raise ReconciliationError(str(exc)) from None
+        elif p.status != PayoutStatus.RETURNED:
+            raise ReconciliationError(f"payout {p.payout_id} is {p.status}: only an executed payout can be returned")
+        match = Match.objects.create(
+            line=line,
+            kind=Match.Kind.RETURN,
+            rule=rule,
+            payout=p,
+            amount=line.amount,
+            note=note,
+            created_by=_user(actor),
+        )
+        audit(
+            actor=actor,
+            action="reconciliation.return",
+            obj=match,
+            client=p.client,
+            after={
+                "kind": match.kind,
+                "rule": rule,
+                "payout": p.payout_id,
+                "line": line.pk,
+                "amount": fmt(line.amount),
+            },
+            reason=note,
+        )
+    return match
+
+
+def _book_collections(
+    line: StatementLine, allocations: list[Allocation], *, actor, rule: str, note: str
+) -> list[Match]:
+    from ledger.services import LedgerError, book_transactions
+
+    if not allocations:
+        raise ReconciliationError("no receivable to collect")
+    with transaction.atomic():
+        line = _lock_line(line)
+        if line.direction != Direction.CREDIT or _is_return(line):
+            raise ReconciliationError("only an incoming (CRDT) line that is not a return can collect receivables")
+        total = sum((a.amount for a in allocations), Decimal("0"))
+        if total != line.amount:
+            raise ReconciliationError(f"allocations add up to {fmt(total)}, the line is {fmt(line.amount)}")
+        pks = sorted({a.receivable.pk for a in allocations})
+        if len(pks) != len(allocations):
+            raise ReconciliationError("a receivable appears twice")
+        receivables = {
+            r.pk: r
+            for r in Receivable.objects.select_for_update().select_related("client").filter(pk__in=pks).order_by("pk")
+        }
+        txns = []
+        for n, a in enumerate(allocations, start=1):
+            r = receivables[a.receivable.pk]
+            if r.currency != line.currency:
+                raise ReconciliationError(
+                    f"receivable {r.receivable_id} is in {r.currency}, the line in {line.currency}"
+                )
+            if a.amount <= 0 or a.amount > r.open_amount:
+                raise ReconciliationError(
+                    f"{fmt(a.amount)} for receivable {r.receivable_id} ({r.invoice_number}) exceeds its open amount "
+                    f"{fmt(r.open_amount)}"
+                )
+            txns.append(
+                Transaction(
+                    txn_id=f"BANK-{line.pk}-{n}",
+                    date=line.booking_date,
+                    client=r.client,
+                    type=Transaction.Type.COLLECTION,
+                    amount=a.amount,
+                    currency=r.currency,
+                    receivable=r,
+                    reference=(line.bank_reference or f"statement line {line.pk}")[:255],
+                    source_sheet=STATEMENT_SOURCE,
+                    source_row=line.entry_index,
+                )
+            )
+        try:
+            with transaction.atomic():
+                for t in txns:
+                    t.save()
+        except IntegrityError:
+            raise ReconciliationError(f"collections for line {line.pk} already exist (BANK-{line.pk}-…)") from None
+        try:
+            book_transactions(txns)
+        except LedgerError as exc:
+            raise ReconciliationError(f"the ledger refused the collection: {exc.message}") from None
+        matches = []
+        for t in txns:
+            r = receivables[t.receivable_id]
+            match = Match.objects.create(
+                line=line,
+                kind=Match.Kind.COLLECTION,
+                rule=rule,
+                receivable=r,
+                transaction=t,
+                amount=t.amount,
+                note=note,
+                created_by=_user(actor),
+            )
+            audit(
+                actor=actor,
+                action="reconciliation.collection",
+                obj=match,
+                client=r.client,
+                after={
+                    "kind": match.kind,
+                    "rule": rule,
+                    "receivable": r.receivable_id,
+                    "invoice": r.invoice_number,
+                    "transaction": t.txn_id,
+                    "line": line.pk,
+                    "amount": fmt(t.amount),
+                },
+                reason=note,
+            )
+            matches.append(match)
+    return matches
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+# ------------------------------------------------------------------------------------------- manual
+
+
+def manual_match_payout(*, line: StatementLine, payout: Payout, actor, note: str = "") -> Match:
+    """Finance matches a line to a payout by hand: an outgoing line reconciles it, a return returns it."""
+    check_role(actor, *MATCH_ROLES)
+    note = (note or "").strip() or "manual match"
+    if _is_return(line) or (line.direction == Direction.CREDIT and line.end_to_end_id):
+        return _record_return(line, payout, actor=actor, rule=Rule.MANUAL, note=note)
+    if line.direction == Direction.CREDIT:
+        raise ReconciliationError("an incoming line without return information cannot be matched to a payout")
+    return _record_payout(line, payout, actor=actor, rule=Rule.MANUAL, note=note)
+
+
+def manual_match_receivables(
+    *, line: StatementLine, allocations: list[tuple[Receivable, Decimal]], actor, note: str = ""
+) -> list[Match]:
+    """Finance matches an incoming line to receivables by hand; each allocation is booked as a collection."""
+    check_role(actor, *MATCH_ROLES)
+    note = (note or "").strip() or "manual match"
+    return _book_collections(
+        line, [Allocation(r, Decimal(a)) for r, a in allocations], actor=actor, rule=Rule.MANUAL, note=note
+    )
+
+
+def unmatch(*, match: Match, actor, reason: str) -> Match:
+    """Undo a payout reconciliation (no money had moved). Booked collections and returns are final."""
+    check_role(actor, *MATCH_ROLES)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReconciliationError("Give a reason to unmatch.")
+    from django.utils import timezone
+
+    with transaction.atomic():
+        m = Match.objects.select_for_update().select_related("payout__client", "line").get(pk=match.pk)
+        if not m.active:
+            return m
+        if m.kind != Match.Kind.PAYOUT:
+            raise ReconciliationError(
+                f"a {m.get_kind_display()} moved money in the ledger and cannot be unmatched; "
+                "correct it with an adjustment"
+            )
+        m.active = False
+        m.unmatched_at = timezone.now()
+        m.unmatched_by = _user(actor)
+        m.unmatch_reason = reason
+        m.save(update_fields=["active", "unmatched_at", "unmatched_by", "unmatch_reason"])
+        audit(
+            actor=actor,
+            action="reconciliation.unmatch",
+            obj=m,
+            client=m.payout.client if m.payout_id else None,
+            before={
+                "kind": m.kind,
+                "rule": m.rule,
+                "payout": m.payout.payout_id if m.payout_id else None,
+                "line": m.line_id,
+            },
+            after={"active": False},
+            reason=reason,
+        )
+    return m
