@@ -18,6 +18,7 @@ from portfolio.models import Loan
 from portfolio.projection import (
     BASE,
     LoanInput,
+    LoanPosition,
     Overview,
     Projection,
     ReceivableInput,
@@ -108,6 +109,7 @@ class PortfolioView:
     base: Projection
     scenario: Projection
     overview: Overview
+    positions: list[LoanPosition]  # loans outstanding at D (base rates)
 
 
 def portfolio_view(*, as_of: dt.date, months: int = 12, scenario: Scenario = BASE, clients=None) -> PortfolioView:
@@ -121,4 +123,4 @@ def portfolio_view(*, as_of: dt.date, months: int = 12, scenario: Scenario = BAS
         positions = base_positions if not scenario.rate_shift_bp else None
         alternative = project(loans, receivables, as_of=as_of, months=months, scenario=scenario, positions=positions)
     kpis = overview(loans, receivables, as_of=as_of, horizon_months=12, positions=base_positions)
-    return PortfolioView(base=base, scenario=alternative, overview=kpis)
+    return PortfolioView(base=base, scenario=alternative, overview=kpis, positions=base_positions[0])

@@ -4,5 +4,6 @@ from portfolio import views
 
 app_name = "portfolio"
 urlpatterns = [
-    path("", views.index, name="overview"),
+    path("", views.overview, name="overview"),
+    path("loans/<str:loan_id>/", views.loan_detail, name="loan"),
 ]
