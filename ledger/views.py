@@ -22,16 +22,17 @@ from urllib.parse import urlencode
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from atlas.exports import export_response
 from atlas.models import AuditEvent
 from atlas.money import ZERO, fmt
 from atlas.roles import ALL, require_roles
+from atlas.tables import export_links, export_table, requested_export
 from clients.models import Transaction
 from ledger.filters import AccountFilter, StatementFilterForm
 from ledger.models import Account, JournalEntry, Posting, ReserveTranche, Side, SourceType
-from ledger.tables import EXPORT_HEADERS, AccountTable, client_url, export_rows
+from ledger.tables import AccountTable, client_url
 
 PAGE_SIZE = 100
 ACCOUNTS_PER_PAGE = 50
@@ -57,28 +58,19 @@ def _positive_int(value) -> int | None:
 
 
 @require_roles(*ALL)
+@require_GET
 def accounts(request):
     queryset = Account.objects.select_related("client")
     account_filter = AccountFilter(request.GET or None, queryset=queryset)
     table = AccountTable(account_filter.qs)
     RequestConfig(request, paginate={"per_page": ACCOUNTS_PER_PAGE}).configure(table)
-    export = request.GET.get("export")
-    if export in {"csv", "xlsx"}:
-        # table.data.data is the filtered queryset in the table's current sort order.
-        return export_response(export, "ledger-accounts", EXPORT_HEADERS, export_rows(table.data.data))
-    params = request.GET.copy()
-    params.pop("page", None)
-    params.pop("export", None)
-    query = params.urlencode()
+    fmt_name = requested_export(request)
+    if fmt_name:
+        return export_table(table, fmt_name)
     return render(
         request,
         "ledger/accounts.html",
-        {
-            "filter": account_filter,
-            "table": table,
-            "export_csv_url": "?" + (query + "&" if query else "") + "export=csv",
-            "export_xlsx_url": "?" + (query + "&" if query else "") + "export=xlsx",
-        },
+        {"filter": account_filter, "table": table, "export_links": export_links(request)},
     )
 
 
@@ -86,20 +78,13 @@ def accounts(request):
 
 
 def describe(entry: JournalEntry) -> str:
-    """Description/reference of an entry for statements: its description, else its transaction."""
+    """Description/reference of an entry for statements: its description (the transaction's
+    reference when it has one), with the transaction id it came from."""
+    text = entry.description or f"{entry.source_type} {entry.source_key}"
     txn = entry.transaction
-    parts = []
-    if entry.description:
-        parts.append(entry.description)
-    if txn is not None:
-        label = f"txn {txn.txn_id}"
-        if txn.reference:
-            label += f" · {txn.reference}"
-        if label not in parts:
-            parts.append(label)
-    if not parts:
-        parts.append(f"{entry.source_type} {entry.source_key}")
-    return " — ".join(parts)
+    if txn is not None and txn.txn_id not in text:
+        text = f"{text} (txn {txn.txn_id})"
+    return text
 
 
 class _Echo:
@@ -151,6 +136,7 @@ def _row(posting: Posting) -> dict:
 
 
 @require_roles(*ALL)
+@require_GET
 def statement(request, pk):
     account = get_object_or_404(Account.objects.select_related("client"), pk=pk)
     form = StatementFilterForm(request.GET)
@@ -175,13 +161,13 @@ def statement(request, pk):
         has_previous = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         rows.reverse()
-        has_next = bool(rows) and before is not None and postings.filter(id__gt=rows[-1].pk).exists()
+        has_next = bool(rows) and postings.filter(id__gt=rows[-1].pk).exists()
     else:
         page_qs = postings.filter(id__gt=after) if after is not None else postings
         rows = list(page_qs.order_by("id")[: PAGE_SIZE + 1])
         has_next = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
-        has_previous = bool(rows) and after is not None and postings.filter(id__lt=rows[0].pk).exists()
+        has_previous = bool(rows) and postings.filter(id__lt=rows[0].pk).exists()
 
     keep = {}
     if form.is_valid():
@@ -204,6 +190,7 @@ def statement(request, pk):
             "account": account,
             "client_url": client_url(account.client.client_id) if account.client_id else None,
             "form": form,
+            "filtered": bool(keep),
             "rows": [_row(p) for p in rows],
             "balance": fmt(account.balance),
             "page_debits": fmt(sum((p.amount for p in rows if p.side == Side.DEBIT), ZERO)),
@@ -314,6 +301,7 @@ def entry_trace(entry: JournalEntry) -> dict:
 
 
 @require_roles(*ALL)
+@require_GET
 def entry(request, pk):
     journal_entry = get_object_or_404(
         JournalEntry.objects.select_related(
@@ -337,9 +325,18 @@ def entry(request, pk):
         {
             "entry": journal_entry,
             "client_url": client_url(journal_entry.client.client_id) if journal_entry.client_id else None,
-            "postings": postings,
-            "debits": debits,
-            "credits": credits,
+            "postings": [
+                {
+                    "posting": p,
+                    "account": p.account,
+                    "debit": fmt(p.amount) if p.side == Side.DEBIT else "",
+                    "credit": fmt(p.amount) if p.side == Side.CREDIT else "",
+                    "balance_after": fmt(p.balance_after),
+                }
+                for p in postings
+            ],
+            "debits": fmt(debits),
+            "credits": fmt(credits),
             "balanced": debits == credits,
             "trace": entry_trace(journal_entry),
             "reversals": list(journal_entry.reversals.all()),
