@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
 from django_tables2 import RequestConfig
 
 from atlas.filters import as_of_param
 from atlas.roles import ALL, require_roles
 from atlas.tables import export_links, export_table, requested_export
+from atlas.views import url_or_path
 from clients.filters import ClientFilter
 from clients.models import Client
 from clients.selectors import client_detail as select_client_detail
 from clients.selectors import client_list_rows
 from clients.tables import ClientTable
-
-
-def url_or_path(name: str, args: list, fallback: str) -> str:
-    """``reverse(name, args)``, or the planned path while the other app has not added the route."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return fallback
 
 
 @require_roles(*ALL)
