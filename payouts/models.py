@@ -76,6 +76,14 @@ class Payout(Provenance):
     executed_at = models.DateTimeField(null=True, blank=True)
     end_to_end_id = models.CharField(max_length=35, blank=True, db_index=True)
     checks = models.JSONField(default=list, blank=True)
+    # Comma-wrapped codes of ``checks`` (",INVALID_IBAN,EXPOSURE_WARNING,") so the queue can filter on them.
+    check_codes = models.CharField(max_length=255, blank=True, db_index=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # The blocking codes a Credit Manager overrode; only a *new* blocking code blocks the payout again.
+    override_codes = models.JSONField(default=list, blank=True)
+    # The written reason of the last reject / cancel / return (the audit trail keeps every one).
+    status_reason = models.TextField(blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -83,7 +91,22 @@ class Payout(Provenance):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
             models.UniqueConstraint(fields=["client"], condition=Q(status="ready"), name="payout_one_ready_per_client"),
+            models.UniqueConstraint(
+                fields=["end_to_end_id"], condition=~Q(end_to_end_id=""), name="payout_end_to_end_id_unique"
+            ),
         ]
 
     def __str__(self):
         return f"{self.payout_id} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def blocking_checks(self) -> list[dict]:
+        return [c for c in self.checks or [] if c.get("severity") == "block"]
+
+    @property
+    def warning_checks(self) -> list[dict]:
+        return [c for c in self.checks or [] if c.get("severity") == "warn"]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING_STATUSES
