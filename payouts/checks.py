@@ -96,7 +96,7 @@ def load_context(clients, *, as_of: datetime.date | None = None) -> CheckContext
     )
 
 
-def _valid_iban(value: str) -> str | None:
+def iban_problem(value: str) -> str | None:
     """None if valid, else the reason."""
     if not (value or "").strip():
         return "the client has no IBAN"
@@ -132,9 +132,9 @@ def run_checks(payout, ctx: CheckContext, *, amount: Decimal | None = None, pend
 
     if client.status != "active":
         add(CLIENT_NOT_ACTIVE, f"Client {client.client_id} is {client.get_status_display().lower()}, not active.")
-    iban_problem = _valid_iban(client.iban)
-    if iban_problem:
-        add(INVALID_IBAN, f"The payout IBAN is missing or invalid: {iban_problem}.")
+    iban_problem_text = iban_problem(client.iban)
+    if iban_problem_text:
+        add(INVALID_IBAN, f"The payout IBAN is missing or invalid: {iban_problem_text}.")
     if fig is None:
         add(INSUFFICIENT_FUNDS, f"No figures for client {client.client_id}.")
         return results

@@ -649,8 +649,9 @@ def batch_execute(*, batch, actor, execution_date: datetime.date) -> PayoutBatch
                 extra={"batch": b.pk, "entry": entry.pk, "end_to_end_id": p.end_to_end_id},
             )
             executed.append(p)
-        sepa = [p for p in executed if p.currency in SEPA_CURRENCIES]
-        non_sepa = [p for p in executed if p.currency not in SEPA_CURRENCIES]
+        # An overridden INVALID_IBAN payout is executed but cannot go into the file: it is listed as non-SEPA.
+        sepa = [p for p in executed if p.currency in SEPA_CURRENCIES and not checks_mod.iban_problem(p.client.iban)]
+        non_sepa = [p for p in executed if p not in sepa]
         if sepa:
             xml, msg_id = build_pain001(sepa, execution_date=execution_date)
             b.sepa_file = xml
@@ -669,14 +670,21 @@ def batch_execute(*, batch, actor, execution_date: datetime.date) -> PayoutBatch
                     "amount": fmt(p.amount),
                     "currency": p.currency,
                     "end_to_end_id": p.end_to_end_id,
-                    "sepa": p.currency in SEPA_CURRENCIES,
+                    "sepa": p in sepa,
                 }
                 for p in executed
             ],
             "blocked": blocked,
             "skipped": skipped,
             "non_sepa": [
-                {"payout": p.payout_id, "pk": p.pk, "amount": fmt(p.amount), "currency": p.currency} for p in non_sepa
+                {
+                    "payout": p.payout_id,
+                    "pk": p.pk,
+                    "amount": fmt(p.amount),
+                    "currency": p.currency,
+                    "why": "no valid IBAN" if p.currency in SEPA_CURRENCIES else f"{p.currency} is not SEPA",
+                }
+                for p in non_sepa
             ],
             "totals": _totals_text(executed),
             "sepa_count": len(sepa),
