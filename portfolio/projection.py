@@ -319,7 +319,7 @@ class KpiRow:
     interest_12m: Decimal = ZERO
     collections_12m: Decimal = ZERO
     rate_weight: Decimal = Decimal(0)  # Σ outstanding × annual rate
-    life_weight: Decimal = Decimal(0)  # Σ principal repaid × years from D
+    life_weight: Decimal = Decimal(0)  # Σ principal repaid × days from D
 
     @property
     def weighted_rate(self) -> Decimal | None:
@@ -328,8 +328,8 @@ class KpiRow:
 
     @property
     def weighted_life(self) -> Decimal | None:
-        """Weighted average life in years (unrounded): Σ principal_k × t_k / outstanding."""
-        return self.life_weight / self.loans_outstanding if self.loans_outstanding else None
+        """Weighted average life in years (unrounded): Σ principal_k × days_k / (365 × outstanding)."""
+        return self.life_weight / (DAYS_PER_YEAR * self.loans_outstanding) if self.loans_outstanding else None
 
     @property
     def expected_12m(self) -> Decimal:
@@ -382,7 +382,6 @@ def overview(
             if period.date <= horizon_end:
                 principal_12m += period.principal
                 interest_12m += period.interest
-        life = life / DAYS_PER_YEAR
         targets = (
             row(currencies, loan.currency, "", loan.currency),
             row(by_client, loan.currency, loan.client_key, loan.client_name),
@@ -416,7 +415,7 @@ def overview(
     return Overview(
         as_of=as_of,
         horizon_months=horizon_months,
-        currencies=dict(sorted(currencies.items())),
+        currencies={key[0]: currencies[key] for key in sorted(currencies)},
         clients=ordered(by_client),
         debtors=ordered(by_debtor),
         methods=ordered(by_method),
