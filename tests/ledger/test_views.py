@@ -546,3 +546,32 @@ def test_entry_page_query_count_is_small_and_fixed(client_as, book, django_asser
     c.get(reverse("ledger:entry", args=[entry.pk]))
     with django_assert_max_num_queries(12):
         c.get(reverse("ledger:entry", args=[entry.pk]))
+
+
+def test_write_off_entry_walks_to_its_receivable(client_as, users, db):
+    batch = ImportBatchFactory(file_name="book-2.xlsx")
+    client = ClientFactory(client_id="CLWO", advance_rate=D("0.80"))
+    receivable = ReceivableFactory(
+        receivable_id="RWO1",
+        client=client,
+        face_value=D("1000.00"),
+        import_batch=batch,
+        source_sheet="Receivables",
+        source_row=9,
+    )
+    services.book_transactions(
+        [TransactionFactory(client=client, type="advance", amount=D("800.00"), receivable=receivable)]
+    )
+    entry = services.book_write_off(
+        receivable=receivable, amount=D("300.00"), date=datetime.date(2026, 4, 1), actor=users["credit"]
+    )
+    doc, _ = _entry(client_as("finance"), entry)
+    trace = " ".join(doc.xpath('//*[@id="trace"]')[0].text_content().split())
+    assert "RWO1" in trace and "book-2.xlsx, sheet Receivables, row 9" in trace
+    postings = [
+        [td.text_content().strip() for td in tr.xpath("./td")] for tr in doc.xpath('//table[@id="postings"]/tbody/tr')
+    ]
+    assert sorted((p[0], p[2], p[3], p[4]) for p in postings) == [
+        ("c:factoring", "", "300.00", "500.00"),  # 800.00 advanced − 300.00 written off
+        ("h:credit_losses", "300.00", "", "300.00"),
+    ]
