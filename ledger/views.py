@@ -16,6 +16,7 @@ Nothing here writes.
 from __future__ import annotations
 
 import csv
+import re
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -143,9 +144,8 @@ def statement(request, pk):
     postings = form.apply(Posting.objects.filter(account=account)).select_related("entry", "entry__transaction")
 
     if request.GET.get("export") == "csv":
-        name = (
-            f"statement-{account.client.client_id if account.client_id else 'house'}-{account.kind}-{account.currency}"
-        )
+        owner = account.client.client_id if account.client_id else "house"
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"statement-{owner}-{account.kind}-{account.currency}")
         response = StreamingHttpResponse(
             _statement_lines(postings.order_by("id")), content_type="text/csv; charset=utf-8"
         )

@@ -575,3 +575,16 @@ def test_write_off_entry_walks_to_its_receivable(client_as, users, db):
         ("c:factoring", "", "300.00", "500.00"),  # 800.00 advanced − 300.00 written off
         ("h:credit_losses", "300.00", "", "300.00"),
     ]
+
+
+def test_statement_csv_filename_is_safe_and_invalid_dates_are_reported(client_as, db):
+    client = ClientFactory(client_id='CL"1;x')
+    services.book_transactions([TransactionFactory(client=client, type="fee", amount=D("3.00"))])
+    account = Account.objects.get(client=client, kind=AccountKind.SETTLEMENT)
+    c = client_as("finance")
+    response = c.get(reverse("ledger:statement", args=[account.pk]), {"export": "csv"})
+    assert response["Content-Disposition"] == 'attachment; filename="statement-CL_1_x-settlement-EUR.csv"'
+    response = c.get(reverse("ledger:statement", args=[account.pk]), {"date_from": "2026-13-45"})
+    rows, doc = _statement_rows(response)
+    assert len(rows) == 1 and rows[0]["debit"] == "3.00" and rows[0]["balance"] == "-3.00"
+    assert doc.xpath('//div[contains(@class, "invalid-feedback")]')
