@@ -46,8 +46,12 @@ class ScenarioForm(forms.Form):
     )
     currency = forms.CharField(required=False, max_length=3, widget=forms.HiddenInput)
 
+    PLACEHOLDERS = {"months": "12", "default_rate": "0", "delay_days": "0", "rate_shift_bp": "0"}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name, text in self.PLACEHOLDERS.items():
+            self.fields[name].widget.attrs["placeholder"] = text
         for field in self.fields.values():
             if not isinstance(field.widget, forms.HiddenInput):
                 field.widget.attrs.setdefault("class", "form-control form-control-sm")
