@@ -6,14 +6,17 @@ list of violations as ``(code, message)``; an empty list means the ledger is sou
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db.models import Case, Count, DecimalField, F, Max, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from atlas.money import ZERO
+from atlas.money import ZERO, round_money
 from clients.models import Transaction
 from ledger.models import Account, JournalEntry, Posting, SourceType
 
 MONEY = DecimalField(max_digits=20, decimal_places=2)
+HALF_CENT = Decimal("0.005")
 
 
 def _signed_sum(prefix: str = ""):
@@ -41,7 +44,9 @@ def verify() -> list[tuple[str, str]]:
             credit=Coalesce(Sum("amount", filter=Q(side="C")), Value(ZERO), output_field=MONEY),
             n=Count("id"),
         )
-        .filter(~Q(debit=F("credit")) | Q(n__lt=2))
+        .annotate(diff=F("debit") - F("credit"))
+        # Amounts are whole cents; SQLite sums decimals as floats, so compare beyond half a cent.
+        .filter(Q(diff__gt=HALF_CENT) | Q(diff__lt=-HALF_CENT) | Q(n__lt=2))
     )
     for row in unbalanced:
         problems.append(
@@ -60,7 +65,8 @@ def verify() -> list[tuple[str, str]]:
         problems.append(("CURRENCY_MISMATCH", f"entry {pk} posts to an account in another currency"))
     wrong_amount = (
         JournalEntry.objects.annotate(debits=Sum("postings__amount", filter=Q(postings__side="D")))
-        .exclude(amount=F("debits"))
+        .annotate(diff=F("amount") - F("debits"))
+        .filter(Q(diff__gt=HALF_CENT) | Q(diff__lt=-HALF_CENT))
         .values_list("pk", "amount", "debits")
     )
     for pk, amount, debits in wrong_amount:
@@ -80,11 +86,12 @@ def verify() -> list[tuple[str, str]]:
     )
     for account in Account.objects.select_related("client").iterator(chunk_size=5000):
         row = sums.get(account.pk, {"total": ZERO, "n": 0})
-        if account.balance != row["total"]:
+        total = round_money(row["total"], account.currency)
+        if account.balance != total:
             problems.append(
                 (
                     "BALANCE_MISMATCH",
-                    f"account {account.pk} {account}: stored {account.balance} ≠ postings {row['total']}",
+                    f"account {account.pk} {account}: stored {account.balance} ≠ postings {total}",
                 )
             )
         if account.posting_count != row["n"]:
