@@ -223,7 +223,12 @@ def test_bad_terms_are_refused_with_a_message(kwargs):
 
 principals = st.integers(min_value=1, max_value=10**11).map(lambda c: D(c) / 100)
 rates = st.integers(min_value=0, max_value=300_000).map(lambda m: D(m) / 1_000_000)
-positive_rates = st.integers(min_value=1, max_value=300_000).map(lambda m: D(m) / 1_000_000)
+# numpy-financial computes (1 + r)^n − 1 in floats: for tiny rates that cancels catastrophically
+# (1e-6 a year on 35 million is 0.005 off). The float oracle is used where floats are good to far
+# below a cent: rates from 10 bp, principals up to 10 million; tinier rates are checked against the
+# exact rational reference above.
+oracle_principals = st.integers(min_value=1, max_value=10**9).map(lambda c: D(c) / 100)
+positive_rates = st.integers(min_value=1_000, max_value=300_000).map(lambda m: D(m) / 1_000_000)
 terms = st.integers(min_value=1, max_value=360)
 starts = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2090, 12, 31))
 methods = st.sampled_from(["annuity", "linear", "bullet"])
@@ -262,7 +267,7 @@ def test_schedule_agrees_with_the_exact_rational_reference(principal, rate, n, s
 
 
 @settings(max_examples=200, deadline=None)
-@given(principal=principals, rate=positive_rates, n=terms)
+@given(principal=oracle_principals, rate=positive_rates, n=terms)
 def test_annuity_payment_agrees_with_numpy_financial_pmt(principal, rate, n):
     oracle = -npf.pmt(float(rate) / 12, n, float(principal))
     exact = annuity_payment_exact(principal, rate, n)
@@ -272,7 +277,7 @@ def test_annuity_payment_agrees_with_numpy_financial_pmt(principal, rate, n):
 
 
 @settings(max_examples=50, deadline=None)
-@given(principal=principals, n=terms)
+@given(principal=oracle_principals, n=terms)
 def test_zero_rate_payment_matches_pmt_too(principal, n):
     oracle = -npf.pmt(0.0, n, float(principal))
     assert abs(float(annuity_payment_exact(principal, D(0), n)) - oracle) <= 0.005
@@ -280,7 +285,7 @@ def test_zero_rate_payment_matches_pmt_too(principal, n):
 
 @settings(max_examples=150, deadline=None)
 @given(
-    principal=st.integers(min_value=100_000, max_value=10**11).map(lambda c: D(c) / 100),
+    principal=st.integers(min_value=100_000, max_value=10**9).map(lambda c: D(c) / 100),
     rate=positive_rates,
     n=st.integers(min_value=2, max_value=120),
     start=starts,
