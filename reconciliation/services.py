@@ -358,10 +358,9 @@ def _book_collections(
         pks = sorted({a.receivable.pk for a in allocations})
         if len(pks) != len(allocations):
             raise ReconciliationError("a receivable appears twice")
-        receivables = {
-            r.pk: r
-            for r in Receivable.objects.select_for_update().select_related("client").filter(pk__in=pks).order_by("pk")
-        }
+        # Read without a lock here: book_transactions locks the accounts and then the receivables (the ledger's
+        # lock order); the open amounts are checked again under its locks once booked.
+        receivables = {r.pk: r for r in Receivable.objects.select_related("client").filter(pk__in=pks)}
         txns = []
         for n, a in enumerate(allocations, start=1):
             r = receivables[a.receivable.pk]
@@ -398,6 +397,12 @@ def _book_collections(
             book_transactions(txns)
         except LedgerError as exc:
             raise ReconciliationError(f"the ledger refused the collection: {exc.message}") from None
+        for r in Receivable.objects.filter(pk__in=pks):
+            if r.collected + r.written_off > r.face_value:
+                raise ReconciliationError(
+                    f"receivable {r.receivable_id} ({r.invoice_number}) changed meanwhile: the collection would "
+                    f"exceed its open amount"
+                )
         matches = []
         for t in txns:
             r = receivables[t.receivable_id]
@@ -469,7 +474,7 @@ def unmatch(*, match: Match, actor, reason: str) -> Match:
     from django.utils import timezone
 
     with transaction.atomic():
-        m = Match.objects.select_for_update().select_related("payout__client", "line").get(pk=match.pk)
+        m = Match.objects.select_for_update(of=("self",)).select_related("payout__client", "line").get(pk=match.pk)
         if not m.active:
             return m
         if m.kind != Match.Kind.PAYOUT:
