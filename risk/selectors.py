@@ -141,7 +141,7 @@ def _as_of(as_of: datetime.date | None) -> datetime.date:
 
 
 def open_receivables(clients=None, *, as_of: datetime.date) -> list[OpenReceivable]:
-    """Every receivable open at ``as_of`` with its open amount (one query)."""
+    """Every receivable open at ``as_of`` with its open amount (two queries: the rows, their debtors)."""
     collections = (
         Transaction.objects.filter(receivable=OuterRef("pk"), type=Transaction.Type.COLLECTION, date__lte=as_of)
         .order_by()
@@ -157,7 +157,7 @@ def open_receivables(clients=None, *, as_of: datetime.date) -> list[OpenReceivab
         .values("total")
     )
     zero = Value(ZERO, output_field=_MONEY_FIELD)
-    rows = (
+    open_qs = (
         Receivable.objects.filter(_client_q(clients), issue_date__lte=as_of)
         .annotate(
             collected_at=Coalesce(Subquery(collections, output_field=_MONEY_FIELD), zero),
@@ -169,23 +169,36 @@ def open_receivables(clients=None, *, as_of: datetime.date) -> list[OpenReceivab
             )
         )
         .filter(open_at__gt=0)
-        .select_related("debtor")
-        .order_by("client_id", "due_date", "pk")
+    )
+    rows = list(
+        open_qs.order_by("client_id", "due_date", "pk").values_list(
+            "pk", "client_id", "currency", "debtor_id", "due_date", "open_at"
+        )
+    )
+    debtors = (
+        {
+            d.pk: d
+            for d in Debtor.objects.filter(
+                pk__in=Receivable.objects.filter(_client_q(clients), issue_date__lte=as_of).values("debtor_id")
+            )
+        }
+        if rows
+        else {}
     )
     result = []
-    for r in rows:
-        amount = round_money(r.open_at, r.currency)  # exact on PostgreSQL; SQLite sums need the quantize
+    for pk, client_pk, currency, debtor_pk, due_date, open_at in rows:
+        amount = round_money(open_at, currency)  # exact on PostgreSQL; SQLite sums need the quantize
         if amount <= 0:
             continue
         result.append(
             OpenReceivable(
-                pk=r.pk,
-                client_id=r.client_id,
-                currency=r.currency,
-                debtor=r.debtor,
-                due_date=r.due_date,
+                pk=pk,
+                client_id=client_pk,
+                currency=currency,
+                debtor=debtors[debtor_pk],
+                due_date=due_date,
                 open_amount=amount,
-                days_past_due=(as_of - r.due_date).days,
+                days_past_due=(as_of - due_date).days,
             )
         )
     return result

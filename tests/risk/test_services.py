@@ -336,3 +336,40 @@ def test_evaluate_alerts_command(db):
     call_command("evaluate_alerts", "--as-of", "2026-03-01", stdout=out)
     assert _active(c, Alert.Metric.OVER_LIMIT).get().value == Decimal("1.2000")
     assert "opened" in out.getvalue()
+
+
+def _risky_clients(n: int, start: int):
+    """Clients over their limit, with a shortfall-free reserve and one debtor (100 % concentration)."""
+    for i in range(n):
+        c = ClientFactory(client_id=f"B{start + i:04d}", credit_limit=Decimal("100.00"), advance_rate=Decimal("1.00"))
+        r = ReceivableFactory(client=c, face_value=Decimal("500.00"), due_date=d("2026-01-01"))
+        book(c, ("advance", "120.00", "2026-01-02", r))
+
+
+def test_evaluate_alerts_query_count_is_flat(db):
+    """Reads are a constant number of queries; writes are bulk (SQLite splits a bulk insert into
+    batches of its 999-parameter limit, so they are counted separately)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def run():
+        with CaptureQueriesContext(connection) as ctx:
+            services.evaluate_alerts(as_of=d("2026-06-30"))
+        sql = [q["sql"].lstrip().upper() for q in ctx.captured_queries]
+        writes = [q for q in sql if q.startswith(("INSERT", "UPDATE"))]
+        return len(sql) - len(writes), len(writes)
+
+    RiskPolicy.get()  # created once, outside the measured runs
+    _risky_clients(5, 0)
+    reads_5, writes_5 = run()  # 20 alerts opened
+    _risky_clients(35, 100)
+    reads_40, writes_40 = run()  # 140 more opened, 20 unchanged
+    assert Alert.objects.filter(status="open").count() == 40 * 4  # exposure_warning, over_limit, concentration, overdue
+    assert reads_40 == reads_5
+    assert writes_5 == 1 and writes_40 <= 3  # 140 rows in one INSERT per parameter-limit batch
+    RiskPolicy.objects.update(exposure_warning_level=Decimal("0.95"))
+    reads_upd, writes_upd = run()  # 40 exposure warnings get the new threshold
+    assert reads_upd == reads_5 and writes_upd <= 3
+    assert set(Alert.objects.filter(metric="exposure_warning").values_list("threshold", flat=True)) == {
+        Decimal("0.9500")
+    }
