@@ -81,6 +81,7 @@ def test_chart_data_matches_the_projection(client_as):
     assert data["scenario"]["interest"] == ["27.00", "18.00", "9.00"]
     assert data["labels"][0] == "M1 · 2026-02-28"
     assert b'href="/portfolio/loans/L-X/"' in response.content
+    assert b"vendor/chart.js/chart.umd.min.js" in response.content and b"js/portfolio.js" in response.content
 
 
 def test_invalid_scenario_shows_errors_beside_the_fields(client_as):
@@ -176,3 +177,13 @@ def test_loan_page_shows_and_exports_the_schedule(client_as, django_assert_max_n
     ws = load_workbook(io.BytesIO(xlsx.content), read_only=True).active
     assert [list(r) for r in ws.iter_rows(values_only=True)][3][3] == 5018.75
     assert client_as("finance").get(reverse("portfolio:loan", args=["NOPE"])).status_code == 404
+
+
+def test_loan_admin_lists_searches_and_filters(admin_client):
+    LoanFactory(loan_id="L-ADM-1", method="bullet")
+    LoanFactory(loan_id="L-ADM-2", method="linear")
+    page = admin_client.get("/admin/portfolio/loan/", {"q": "ADM-1"})
+    assert page.status_code == 200
+    assert b"L-ADM-1" in page.content and b"L-ADM-2" not in page.content
+    filtered = admin_client.get("/admin/portfolio/loan/", {"method__exact": "linear"})
+    assert b"L-ADM-2" in filtered.content and b"L-ADM-1" not in filtered.content
