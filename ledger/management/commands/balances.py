@@ -51,4 +51,3 @@ class Command(BaseCommand):
         self.stdout.write("  ".join(c.rjust(widths[c]) for c in COLUMNS))
         for r in rows:
             self.stdout.write("  ".join(r[c].rjust(widths[c]) for c in COLUMNS))
-
