@@ -21,15 +21,20 @@ class MoneyError(ValueError):
     """A value that is not an acceptable amount, rate or number."""
 
 
+_QUANTA = {cur: Decimal(1).scaleb(-places) for cur, places in MINOR_UNITS.items()}
+
+
 def quantum(currency: str = "EUR") -> Decimal:
-    return Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
+    return _QUANTA.get(currency) or Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
 
 
 def round_money(value: Decimal | int, currency: str = "EUR") -> Decimal:
     """Round half-up to the currency's minor unit (the only rounding of amounts)."""
-    if isinstance(value, float):
-        raise TypeError("round_money() refuses float; convert through to_decimal()")
-    return Decimal(value).quantize(quantum(currency), rounding=ROUND_HALF_UP)
+    if value.__class__ is not Decimal:
+        if isinstance(value, float):
+            raise TypeError("round_money() refuses float; convert through to_decimal()")
+        value = Decimal(value)
+    return value.quantize(_QUANTA.get(currency) or quantum(currency), rounding=ROUND_HALF_UP)
 
 
 def round_ratio(value: Decimal | None) -> Decimal | None:
