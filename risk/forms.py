@@ -18,7 +18,7 @@ def _bootstrap(form: forms.Form) -> None:
 
 
 class AsOfForm(forms.Form):
-    as_of = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
