@@ -25,7 +25,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     def roles(self, create, extracted, **kwargs):
         if create and extracted:
             for name in extracted:
-                self.groups.add(Group.objects.get(name=name))
+                # get_or_create: a transactional test's flush empties the groups the migration made
+                self.groups.add(Group.objects.get_or_create(name=name)[0])
         if create:
             self.save()
 
