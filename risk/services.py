@@ -334,8 +334,8 @@ def breaches(snapshot) -> dict[tuple[int, str, str], Breach]:
         if fig.shortfall > 0:
             out[(pk, M.RESERVE_SHORTFALL, "")] = Breach(
                 S.CRITICAL,
-                fig.shortfall,
-                fig.required_reserve,
+                round_money(fig.shortfall, fig.currency),
+                round_money(fig.required_reserve, fig.currency),
                 f"reserve {fmt(fig.rolling_reserve)} is {fmt(fig.shortfall)} below "
                 f"the required {fmt(fig.required_reserve)}",
             )
