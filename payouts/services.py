@@ -589,12 +589,13 @@ def end_to_end_id(payout) -> str:
     return f"ATLAS-PO-{payout.pk}"
 
 
-def batch_execute(*, batch, actor, execution_date: datetime.date) -> PayoutBatch:
+def batch_execute(*, batch, actor, execution_date: datetime.date, progress=None) -> PayoutBatch:
     """Execute a batch once: checks again, book each payout, build the pain.001 file.
 
     The batch row is locked first, then its payouts in pk order; a second caller waits for the lock, sees
     the batch executed and returns it unchanged. The ledger's unique (source_type, source_key) is the last
-    line of defence.
+    line of defence. ``progress(done, total)`` is called as payouts are handled (the background task writes it
+    to a file, since nothing inside this transaction is visible to others before it commits).
     """
     from ledger.services import book_payout
     from payouts.conf import SEPA_CURRENCIES
@@ -610,7 +611,9 @@ def batch_execute(*, batch, actor, execution_date: datetime.date) -> PayoutBatch
             raise PayoutError(f"Batch {b.pk} has no payouts.")
         ctx = checks_mod.load_context(list({p.client_id: p.client for p in payouts}.values()), as_of=execution_date)
         executed, blocked, skipped = [], [], []
-        for p in payouts:
+        for done, p in enumerate(payouts):
+            if progress is not None:
+                progress(done, len(payouts))
             if p.status != S.APPROVED:
                 skipped.append({"payout": p.payout_id, "pk": p.pk, "status": p.status})
                 p.batch = None
@@ -690,13 +693,37 @@ def batch_execute(*, batch, actor, execution_date: datetime.date) -> PayoutBatch
             "sepa_count": len(sepa),
             "sepa_total": _totals_text(sepa).get("EUR", fmt(ZERO)),
         }
+        before_status = b.status
         b.save()
         audit(
             actor=actor,
             action="batch.execute",
             obj=b,
-            before={"status": PayoutBatch.Status.DRAFT},
+            before={"status": before_status},
             after={"status": b.status, "totals": b.report["totals"], "blocked": [x["payout"] for x in blocked]},
         )
         _evaluate_alerts_on_commit([p.client for p in payouts])
+        if progress is not None:
+            progress(len(payouts), len(payouts))
+        return b
+
+
+def batch_enqueue(*, batch, actor, execution_date: datetime.date) -> PayoutBatch:
+    """Execute a batch in the background worker (django-tasks): the batch becomes ``executing`` at once, so it
+    can no longer change, and :func:`payouts.tasks.execute_batch` runs :func:`batch_execute` after commit."""
+    from payouts.tasks import execute_batch
+
+    check_role(actor, *ACTION_ROLES[Action.EXECUTE])
+    with transaction.atomic():
+        b = PayoutBatch.objects.select_for_update().get(pk=batch.pk)
+        if b.status != PayoutBatch.Status.DRAFT:
+            return b  # already queued or executed
+        if not b.payouts.exists():
+            raise PayoutError(f"Batch {b.pk} has no payouts.")
+        b.status = PayoutBatch.Status.EXECUTING
+        b.execution_date = execution_date
+        b.save(update_fields=["status", "execution_date"])
+        audit(actor=actor, action="batch.enqueue", obj=b, after={"execution_date": execution_date.isoformat()})
+        pk, actor_pk, day = b.pk, actor.pk, execution_date.isoformat()
+        transaction.on_commit(lambda: execute_batch.enqueue(pk, actor_pk, day))
         return b

@@ -13,5 +13,6 @@ urlpatterns = [
     path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
     path("batches/<int:pk>/execute/", views.batch_execute, name="batch_execute"),
     path("batches/<int:pk>/remove/<int:payout_pk>/", views.batch_remove, name="batch_remove"),
+    path("batches/<int:pk>/progress/", views.batch_progress, name="batch_progress"),
     path("batches/<int:pk>/sepa/", views.batch_sepa, name="batch_sepa"),
 ]

@@ -12,7 +12,7 @@ import datetime
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -258,8 +258,8 @@ def batch_list(request):
 def batch_detail(request, pk):
     batch = get_object_or_404(PayoutBatch.objects.select_related("created_by", "executed_by"), pk=pk)
     context = {"batch": batch, "can_execute": has_role(request.user, OPS), "today": today()}
-    if batch.status == PayoutBatch.Status.DRAFT:
-        as_of = _parse_date(request.GET.get("date"), today())
+    if batch.status != PayoutBatch.Status.EXECUTED:
+        as_of = _parse_date(request.GET.get("date"), batch.execution_date or today())
         context["simulation"] = services.batch_simulate(batch=batch, as_of=as_of)
         context["as_of"] = as_of
     else:
@@ -281,6 +281,10 @@ def batch_execute(request, pk):
         return redirect("payouts:batch_detail", pk=pk)
     execution_date = _parse_date(request.POST.get("execution_date"), today())
     try:
+        if request.POST.get("background") == "1":
+            batch = services.batch_enqueue(batch=batch, actor=request.user, execution_date=execution_date)
+            messages.info(request, f"Batch {batch.pk} is executing in the background.")
+            return redirect("payouts:batch_detail", pk=pk)
         batch = services.batch_execute(batch=batch, actor=request.user, execution_date=execution_date)
     except PayoutError as exc:
         messages.error(request, exc.message)
@@ -292,6 +296,15 @@ def batch_execute(request, pk):
         f"{len(report.get('blocked', []))} blocked and left out.",
     )
     return redirect("payouts:batch_detail", pk=pk)
+
+
+@require_roles(*ALL)
+@require_GET
+def batch_progress(request, pk):
+    from payouts.tasks import read_progress
+
+    batch = get_object_or_404(PayoutBatch, pk=pk)
+    return JsonResponse(read_progress(batch))
 
 
 @require_roles(OPS)
