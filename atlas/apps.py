@@ -25,3 +25,4 @@ class AtlasConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(sync_group_permissions, dispatch_uid="atlas_sync_group_permissions")
+        from atlas import signals  # noqa: F401  (security log receivers)

@@ -4,9 +4,18 @@
   ``SECRET_KEY`` and ``ALLOWED_HOSTS``.
 - ``DATABASE_URL``: default ``sqlite:///db.sqlite3`` (the embedded database).
 - ``SECRET_KEY``, ``ALLOWED_HOSTS`` (comma separated).
+- ``SESSION_IDLE_MINUTES`` (default 30): a session expires after that long without a request.
+- ``SECURE_SSL_REDIRECT`` (prod, default ``1``): set ``0`` when a proxy already redirects.
+- ``ATLAS_PROXY_COUNT`` (default 0): trusted reverse proxies in front (client address from X-Forwarded-For).
+
+Security (docs/operations.md): login throttling with django-axes (5 failures lock the
+username from that address for 15 minutes), a Content-Security-Policy without inline script
+(django-csp, every environment), secure cookies and HSTS in prod; authentication events and
+403 answers are logged to ``atlas.security``.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +53,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "csp",
     "atlas",
     "clients",
     "ledger",
@@ -55,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +76,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "atlas.logging.SecurityLogMiddleware",
+    # django-axes last: it turns a locked-out login attempt into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "atlas.urls"
@@ -100,6 +115,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out username/address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# The client address: REMOTE_ADDR, or behind ATLAS_PROXY_COUNT trusted proxies the matching
+# X-Forwarded-For entry (atlas.logging.client_ip).
+ATLAS_PROXY_COUNT = int(os.environ.get("ATLAS_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "atlas.logging.client_ip"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -149,13 +179,45 @@ if PROD:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_AGE = 60 * 60 * 8
+# Idle timeout: every request saves the session and pushes its expiry SESSION_COOKIE_AGE ahead.
+SESSION_COOKIE_AGE = 60 * int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp 4): scripts only from our own static files, no inline
+# <script> code (data goes through json_script, which is not executed). Inline style
+# attributes are allowed (a few templates size bars with them); <style> blocks are not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"atlas": {"handlers": ["console"], "level": "INFO"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "atlas": {"handlers": ["console"], "level": "INFO"},
+        # Sign-ins, sign-outs, failed sign-ins, lockouts and 403 answers (atlas/logging.py, atlas/signals.py).
+        "atlas.security": {"level": "INFO"},
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }

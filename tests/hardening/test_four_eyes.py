@@ -1,0 +1,126 @@
+"""Four eyes (DOMAIN.md sections 1 and 5): the same person can never do both steps.
+
+The users here hold BOTH roles of a two-step action (e.g. ``ops`` and ``credit``), so the role
+check alone would let them through: only the four-eyes rule can refuse. Each test also shows that
+a second person completes the step, so the refusal is about the person, not a broken action.
+
+Manual adjustments (``ledger.services.book_adjustment``) and reconciliation have no two-step
+approval in this prototype, so there is nothing to test for them here (see the hardening report).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from atlas.models import AuditEvent
+from clients.importer import import_workbook
+from payouts import services as payouts
+from payouts.models import Payout
+from risk import services as risk
+from risk.models import LimitChange
+from tests.clients.workbooks import base_sheets, workbook_bytes
+from tests.factories import UserFactory
+from tests.payouts.factories import AS_OF, funded_client, payout
+
+D = Decimal
+
+
+@pytest.fixture
+def both():
+    """One person with both payout roles."""
+    return UserFactory(username="both", roles=["ops", "credit"])
+
+
+@pytest.fixture
+def other_credit():
+    return UserFactory(username="credit2", roles=["credit"])
+
+
+@pytest.mark.django_db
+def test_requester_cannot_approve_their_own_payout(both, other_credit):
+    p = payout(funded_client("1000.00"), "400.00")
+    payouts.payout_request(payout=p, actor=both, as_of=AS_OF)
+    p.refresh_from_db()
+    assert p.status == "requested"
+    with pytest.raises(payouts.PayoutError, match="Four eyes"):
+        payouts.payout_approve(payout=p, actor=both, as_of=AS_OF)
+    p.refresh_from_db()
+    assert p.status == "requested" and p.approved_by_id is None
+    assert not AuditEvent.objects.filter(action="payout.approve", object_id=str(p.pk)).exists()
+
+    payouts.payout_approve(payout=p, actor=other_credit, as_of=AS_OF)
+    p.refresh_from_db()
+    assert p.status == "approved" and p.approved_by == other_credit
+
+
+@pytest.mark.django_db
+def test_requester_cannot_override_their_own_blocked_payout(both, other_credit):
+    client = funded_client("1000.00", status="on_hold")  # CLIENT_NOT_ACTIVE blocks the request
+    p = payout(client, "400.00")
+    payouts.payout_request(payout=p, actor=both, as_of=AS_OF)
+    p.refresh_from_db()
+    assert p.status == "blocked"
+    with pytest.raises(payouts.PayoutError, match="Four eyes"):
+        payouts.payout_override(payout=p, actor=both, reason="I know this client")
+    p.refresh_from_db()
+    assert p.status == "blocked" and p.override_reason == ""
+
+    payouts.payout_override(payout=p, actor=other_credit, reason="checked with the client")
+    p.refresh_from_db()
+    assert p.status == "approved" and p.approved_by == other_credit
+
+
+@pytest.mark.django_db
+def test_the_importer_of_a_requested_payout_cannot_approve_it(both, other_credit):
+    """DOMAIN.md section 5: the user who ran the import is the requester of imported requested payouts."""
+    result = import_workbook(workbook_bytes(base_sheets()), user=both)
+    assert result.ok, result.errors
+    po1 = Payout.objects.get(payout_id="PO1")
+    assert po1.status == "requested" and po1.requested_by == both
+    with pytest.raises(payouts.PayoutError, match="Four eyes"):
+        payouts.payout_approve(payout=po1, actor=both)
+    po1.refresh_from_db()
+    assert po1.status == "requested"
+
+
+@pytest.mark.django_db
+def test_the_approve_button_refuses_the_requester(client, both):
+    p = payout(funded_client("1000.00"), "400.00")
+    payouts.payout_request(payout=p, actor=both, as_of=AS_OF)
+    client.force_login(both)
+    response = client.post(f"/payouts/{p.pk}/approve/", follow=True)
+    assert response.status_code in (200, 400, 403)
+    assert "Four eyes" in response.content.decode()
+    p.refresh_from_db()
+    assert p.status == "requested"
+
+
+@pytest.fixture
+def risk_and_credit():
+    return UserFactory(username="riskcredit", roles=["risk", "credit"])
+
+
+@pytest.mark.django_db
+def test_limit_increase_needs_another_credit_manager(risk_and_credit, other_credit):
+    client = funded_client("10.00", credit_limit=D("1000.00"))
+    result = risk.update_client_terms(
+        client=client, actor=risk_and_credit, reason="more sales", credit_limit=D("5000.00")
+    )
+    change = result.limit_change
+    assert change.status == LimitChange.Status.PENDING
+    client.refresh_from_db()
+    assert client.credit_limit == D("1000.00")
+
+    with pytest.raises(risk.RiskError, match="Four eyes"):
+        risk.approve_limit_change(change=change, actor=risk_and_credit)
+    change.refresh_from_db()
+    client.refresh_from_db()
+    assert change.status == LimitChange.Status.PENDING and client.credit_limit == D("1000.00")
+
+    risk.approve_limit_change(change=change, actor=other_credit, reason="ok")
+    change.refresh_from_db()
+    client.refresh_from_db()
+    assert change.status == LimitChange.Status.APPROVED and change.decided_by == other_credit
+    assert client.credit_limit == D("5000.00")
