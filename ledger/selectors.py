@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
-from atlas.money import ZERO
+from atlas.money import ZERO, round_money
 from clients.models import Client
 from ledger.models import CLIENT_KINDS, NORMAL_SIDE, Account, AccountKind, JournalEntry, Posting, ReserveTranche
 
@@ -63,6 +63,11 @@ def today() -> datetime.date:
     return timezone.localdate()
 
 
+def _cents(total) -> Decimal:
+    """Sums of amounts, exact to the cent (SQLite sums decimals as floats: 5255.19000000000)."""
+    return round_money(total) if total is not None else ZERO
+
+
 def _client_pks(clients) -> list[int] | None:
     if clients is None:
         return None
@@ -92,7 +97,7 @@ def subaccount_balances(client_pks: list[int] | None, as_of: datetime.date) -> d
     for row in rows:
         kind = row["account__kind"]
         sign = 1 if row["side"] == NORMAL_SIDE[AccountKind(kind)] else -1
-        out[(row["account__client_id"], kind)] += sign * row["total"]
+        out[(row["account__client_id"], kind)] += sign * _cents(row["total"])
     return dict(out)
 
 
@@ -110,7 +115,7 @@ def required_reserve_as_of(client_pks: list[int] | None, as_of: datetime.date) -
     qs = ReserveTranche.objects.filter(_unreleased_at(as_of), created_on__lte=as_of, due_date__gt=as_of)
     if client_pks is not None:
         qs = qs.filter(client_id__in=client_pks)
-    return {r["client_id"]: r["total"] for r in qs.values("client_id").annotate(total=Sum("amount"))}
+    return {r["client_id"]: _cents(r["total"]) for r in qs.values("client_id").annotate(total=Sum("amount"))}
 
 
 def releases_due_as_of(client_pks: list[int] | None, as_of: datetime.date) -> dict[int, tuple[Decimal, int]]:
@@ -119,7 +124,7 @@ def releases_due_as_of(client_pks: list[int] | None, as_of: datetime.date) -> di
     if client_pks is not None:
         qs = qs.filter(client_id__in=client_pks)
     return {
-        r["client_id"]: (r["total"], r["n"])
+        r["client_id"]: (_cents(r["total"]), r["n"])
         for r in qs.values("client_id").annotate(total=Sum("amount"), n=Count("pk"))
     }
 
@@ -130,7 +135,7 @@ def pending_payouts(client_pks: list[int] | None) -> dict[int, Decimal]:
     qs = Payout.objects.filter(status__in=PENDING_STATUSES)
     if client_pks is not None:
         qs = qs.filter(client_id__in=client_pks)
-    return {r["client_id"]: r["total"] for r in qs.values("client_id").annotate(total=Sum("amount"))}
+    return {r["client_id"]: _cents(r["total"]) for r in qs.values("client_id").annotate(total=Sum("amount"))}
 
 
 def client_figures(clients=None, *, as_of: datetime.date | None = None) -> dict[int, ClientFigures]:
