@@ -17,8 +17,8 @@ install: $(VENV)/.installed
 
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py import_workbook fixtures/demo.xlsx
 	$(PY) manage.py create_demo_users
+	$(PY) manage.py import_workbook fixtures/demo.xlsx --user ops
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (sign in at /accounts/login/); background worker started."
 	$(PY) manage.py db_worker & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
 		$(PY) manage.py runserver 127.0.0.1:$(PORT)

@@ -21,12 +21,12 @@ RATE = {"max_digits": 9, "decimal_places": 6}
 
 
 class Currency(models.TextChoices):
-    EUR = "EUR"
-    GBP = "GBP"
-    USD = "USD"
-    SEK = "SEK"
-    CHF = "CHF"
-    PLN = "PLN"
+    EUR = "EUR", "EUR"
+    GBP = "GBP", "GBP"
+    USD = "USD", "USD"
+    SEK = "SEK", "SEK"
+    CHF = "CHF", "CHF"
+    PLN = "PLN", "PLN"
 
 
 assert tuple(Currency.values) == CURRENCIES
