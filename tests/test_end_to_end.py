@@ -11,15 +11,16 @@ Client C1 (EUR, advance 0.80, reserve 0.15, hold 30 days, limit 10,000.00, partn
 | T1 | 01-05 | advance 800.00 on R1 | 800.00 | 800.00 | | |
 | T2 | 01-06 | advance 1,600.00 on R2 | 2,400.00 | 2,400.00 | | |
 | T3 | 01-10 | fee 12.50 | | 2,387.50 | | |
-| T4 | 02-01 | collection 1,000.00 on R1: repay 800, rest 200, reserve 30.00, settle 170.00 | 1,600.00 | 2,557.50 | 30.00 | |
-| T5 | 02-10 | collection 333.33 on R3 (no advance): reserve round(49.9995) = 50.00, settle 283.33 | | 2,840.83 | 80.00 | |
+| T4 | 02-01 | collection 1,000.00 on R1: repay 800, reserve 30.00, settle 170.00 | 1,600.00 | 2,557.50 | 30.00 | |
+| T5 | 02-10 | collection 333.33 on R3: reserve round(49.9995) = 50.00, settle 283.33 | | 2,840.83 | 80.00 | |
 | T6 | 02-20 | reserve_drawdown 60.00 on R2 | 1,540.00 | | 20.00 | |
 | T7 | 02-25 | interest 7.25 | | 2,833.58 | | |
 | T8 | 02-26 | adjustment −3.58 | | 2,830.00 | | |
 | T9 | 02-27 | partner_rr_hold 100.00 | | | | 100.00 |
 | T10 | 02-28 | partner_rr_release 40.00 | | 2,870.00 | | 60.00 |
 
-T4 holds a 30.00 tranche due 03-03, T5 a 50.00 tranche due 03-12. At 2026-03-05: required reserve = the 50.00 tranche (due after D); reserve 20.00 → shortfall 30.00;
+T4 holds a 30.00 tranche due 03-03, T5 a 50.00 tranche due 03-12.
+At 2026-03-05: required reserve = the 50.00 tranche (due after D); reserve 20.00 → shortfall 30.00;
 the 30.00 tranche is due but releasing it would leave −10.00 < 50.00: held. A requested payout
 of 500.00 is pending → available = 2,870.00 − 500.00 − 30.00 = 2,340.00.
 """
