@@ -35,6 +35,12 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+bench: install  ## S (100 clients) and L (2,000 clients): prints PASS/FAIL, writes bench/results.json; DATABASE_URL=postgres://… for PostgreSQL
+	$(PY) -m bench.run
+
+bench-smoke: install  ## the benchmark harness on a tiny workbook (also run by the test suite)
+	$(PY) -m bench.run --smoke --dir $${TMPDIR:-/tmp}/atlas-bench-smoke
+
 demo-workbook: install
 	$(PY) manage.py make_demo_workbook fixtures/demo.xlsx --clients 40 --seed 7
 

@@ -8,11 +8,13 @@ once, never by per-row queries. Returns the new transactions (saved, with pks) f
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.utils import timezone
 
 from clients.importer.validate import Plan
 from clients.models import Client, Debtor, ImportBatch, Partner, Receivable, Transaction
+from ledger.services import insert_rows
 from payouts.models import Payout, PayoutStatus
 from portfolio.models import Loan
 
@@ -21,7 +23,35 @@ PROVENANCE = ["import_batch", "source_sheet", "source_row"]
 
 
 def _prov(row, sheet: str, batch: ImportBatch) -> dict:
-    return {"import_batch": batch, "source_sheet": sheet, "source_row": row.number}
+    return {"import_batch_id": batch.pk, "source_sheet": sheet, "source_row": row.number}
+
+
+def _attnames(model, values: dict) -> dict:
+    """Field names → column attnames; model instances → their pks (for :func:`insert_rows`)."""
+    out = {}
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        if field.is_relation and field.attname != name:
+            name, value = field.attname, getattr(value, "pk", value)
+        out[name] = value
+    return out
+
+
+@dataclass(slots=True)
+class NewTransaction:
+    """A transaction just inserted, with what booking and error mapping need (no model instance:
+    building 300,000 of them costs more than inserting them)."""
+
+    pk: int
+    txn_id: str
+    date: object
+    client_id: int
+    type: str
+    amount: object
+    currency: str
+    receivable_id: int | None
+    reference: str
+    source_row: int
 
 
 class _Writer:
@@ -47,10 +77,11 @@ class _Writer:
         pks = {}
         for start in range(0, len(sheet_plan.new), CHUNK):
             rows = sheet_plan.new[start : start + CHUNK]
-            objs = [model(**build(row.values), **_prov(row, sheet, self.batch)) for row in rows]
-            model.objects.bulk_create(objs, batch_size=CHUNK)
-            for obj in objs:
-                pks[getattr(obj, key)] = obj.pk
+            dicts = [_attnames(model, {**build(row.values), **_prov(row, sheet, self.batch)}) for row in rows]
+            fields = sorted({name for d in dicts for name in d})
+            new_pks = insert_rows(model, fields, [tuple(d.get(f) for f in fields) for d in dicts], returning=True)
+            for d, pk in zip(dicts, new_pks, strict=True):
+                pks[d[key]] = pk
             self.tick(len(rows))
         changed = []
         for obj, row in sheet_plan.changed:
@@ -63,7 +94,7 @@ class _Writer:
         return pks
 
 
-def write_plan(plan: Plan, *, batch: ImportBatch, user=None, progress=None) -> tuple[list[Transaction], set[int]]:
+def write_plan(plan: Plan, *, batch: ImportBatch, user=None, progress=None) -> tuple[list[NewTransaction], set[int]]:
     w = _Writer(plan, batch, user, progress)
     ex = plan.existing
 
@@ -151,28 +182,44 @@ def write_plan(plan: Plan, *, batch: ImportBatch, user=None, progress=None) -> t
     )
 
     # Transactions: only new ones (a booked transaction never changes).
-    new_txns: list[Transaction] = []
+    new_txns: list[NewTransaction] = []
     rows = plan.plans["Transactions"].new
+    txn_fields = [
+        "txn_id",
+        "date",
+        "client_id",
+        "type",
+        "amount",
+        "currency",
+        "receivable_id",
+        "reference",
+        "source_row",
+    ]
     for start in range(0, len(rows), CHUNK):
-        chunk = [
-            Transaction(
-                txn_id=v["txn_id"],
-                date=v["date"],
-                client_id=client_pk[v["client_id"]],
-                type=v["type"],
-                amount=v["amount"],
-                currency=v["currency"],
-                receivable_id=receivable_pk[v["receivable_id"]] if v.get("receivable_id") else None,
-                reference=v.get("reference") or "",
-                import_batch=batch,
-                source_sheet="Transactions",
-                source_row=row.number,
+        chunk = []
+        for row in rows[start : start + CHUNK]:
+            v = row.values
+            rid = v.get("receivable_id")
+            chunk.append(
+                (
+                    v["txn_id"],
+                    v["date"],
+                    client_pk[v["client_id"]],
+                    v["type"],
+                    v["amount"],
+                    v["currency"],
+                    receivable_pk[rid] if rid else None,
+                    v.get("reference") or "",
+                    row.number,
+                )
             )
-            for row in rows[start : start + CHUNK]
-            for v in (row.values,)
-        ]
-        Transaction.objects.bulk_create(chunk, batch_size=CHUNK)
-        new_txns.extend(chunk)
+        pks = insert_rows(
+            Transaction,
+            [*txn_fields, "import_batch_id", "source_sheet"],
+            [(*t, batch.pk, "Transactions") for t in chunk],
+            returning=True,
+        )
+        new_txns.extend(NewTransaction(pk, *t) for pk, t in zip(pks, chunk, strict=True))
         w.tick(len(chunk))
     w.touched_clients |= {t.client_id for t in new_txns}
 
