@@ -194,3 +194,48 @@ class ReserveTranche(models.Model):
 
     def __str__(self):
         return f"tranche {self.pk} {self.amount} {self.currency} due {self.due_date}"
+
+
+class AdjustmentRequest(models.Model):
+    """A manual adjustment or write-off asked for by one user and booked only when a Credit
+    Manager other than the requester approves it (four eyes). See ``ledger/adjustments.py``."""
+
+    class Kind(models.TextChoices):
+        ADJUSTMENT = "adjustment"
+        WRITE_OFF = "write_off", "write-off"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="adjustment_requests")
+    receivable = models.ForeignKey(
+        "clients.Receivable", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.DecimalField(**MONEY, help_text="signed for an adjustment; > 0 for a write-off")
+    date = models.DateField()
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    requested_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    entry = models.OneToOneField(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="adjustment_request"
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_request_amount_not_zero"),
+            models.CheckConstraint(
+                condition=~Q(kind="write_off") | (Q(amount__gt=0) & Q(receivable__isnull=False)),
+                name="adjustment_request_write_off_shape",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} {self.client.client_id} ({self.status})"
