@@ -398,21 +398,40 @@ def post_entry(
     return entry
 
 
-def _after_booking(client_pks: set) -> None:
-    """Re-evaluate risk alerts for the touched clients once the booking has committed."""
-    if not client_pks:
-        return
+class _AlertsOnCommit:
+    """One alert evaluation per committed transaction for every client it booked for.
 
-    def run():
+    A batch of 1,000 payouts books 1,000 entries in one transaction; one callback each would
+    re-evaluate the alerts 1,000 times at commit (most of the batch's time). A pending callback
+    still queued on this connection collects the further clients instead.
+    """
+
+    def __init__(self):
+        self.client_pks: set = set()
+
+    def __call__(self):
         try:
             from risk.services import evaluate_alerts
         except ImportError:
             return
         try:
-            evaluate_alerts(clients=Client.objects.filter(pk__in=client_pks))
+            evaluate_alerts(clients=Client.objects.filter(pk__in=self.client_pks))
         except Exception:  # alerts must never undo or hide a committed booking
             logger.exception("alert evaluation after booking failed")
 
+
+def _after_booking(client_pks: set) -> None:
+    """Re-evaluate risk alerts for the touched clients once the booking has committed."""
+    if not client_pks:
+        return
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        for _sids, func, _robust in reversed(conn.run_on_commit):
+            if isinstance(func, _AlertsOnCommit):
+                func.client_pks |= set(client_pks)
+                return
+    run = _AlertsOnCommit()
+    run.client_pks |= set(client_pks)
     transaction.on_commit(run)
 
 
@@ -640,7 +659,9 @@ def book_adjustment(
 
 def book_payout(*, payout, date: datetime.date) -> JournalEntry:
     """Payout executed: Dr c:settlement · Cr h:bank. One entry per payout, ever."""
-    accts = client_accounts(payout.client)
+    client_accts, house = ensure_accounts([payout.client], currencies=[payout.currency])  # one query, not four
+    accts = {kind: client_accts[(payout.client_id, kind)] for kind in CLIENT_KINDS}
+    bank = house[(payout.currency, AccountKind.BANK)]
     return post_entry(
         date=date,
         type=EntryType.PAYOUT,
@@ -649,7 +670,7 @@ def book_payout(*, payout, date: datetime.date) -> JournalEntry:
         source_key=str(payout.pk),
         legs=[
             (accts[AccountKind.SETTLEMENT], Side.DEBIT, payout.amount),
-            (house_account(payout.currency, AccountKind.BANK), Side.CREDIT, payout.amount),
+            (bank, Side.CREDIT, payout.amount),
         ],
         client=payout.client,
         description=f"payout {payout.payout_id}",
@@ -661,7 +682,9 @@ def book_payout_return(*, payout, date: datetime.date) -> JournalEntry:
     original = _existing(SourceType.PAYOUT, str(payout.pk))
     if original is None:
         raise LedgerError(f"payout {payout.payout_id} was never booked, so it cannot be returned")
-    accts = client_accounts(payout.client)
+    client_accts, house = ensure_accounts([payout.client], currencies=[payout.currency])  # one query, not four
+    accts = {kind: client_accts[(payout.client_id, kind)] for kind in CLIENT_KINDS}
+    bank = house[(payout.currency, AccountKind.BANK)]
     return post_entry(
         date=date,
         type=EntryType.PAYOUT_RETURN,
@@ -669,7 +692,7 @@ def book_payout_return(*, payout, date: datetime.date) -> JournalEntry:
         source_type=SourceType.PAYOUT_RETURN,
         source_key=str(payout.pk),
         legs=[
-            (house_account(payout.currency, AccountKind.BANK), Side.DEBIT, payout.amount),
+            (bank, Side.DEBIT, payout.amount),
             (accts[AccountKind.SETTLEMENT], Side.CREDIT, payout.amount),
         ],
         client=payout.client,
