@@ -59,8 +59,8 @@ def adjustment_list(request):
     )
 
 
-@require_POST
 @require_roles(CREDIT)
+@require_POST
 def adjustment_decide(request, pk):
     req = get_object_or_404(AdjustmentRequest, pk=pk)
     form = DecisionForm(request.POST)

@@ -26,6 +26,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ledger:accounts": EVERYONE,
     "ledger:statement": EVERYONE,
     "ledger:entry": EVERYONE,
+    "ledger:adjustments": EVERYONE,  # reading; requesting checks ops/credit in the service
+    "ledger:adjustment_decide": frozenset({CREDIT}),
     "payouts:queue": EVERYONE,
     "payouts:bulk": frozenset({CREDIT, OPS}),
     "payouts:propose": frozenset({OPS}),
