@@ -168,6 +168,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Upload limit for workbooks and statements (bytes).
 ATLAS_MAX_UPLOAD_BYTES = int(os.environ.get("ATLAS_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
+# A workbook may unpack to at most this much (zip bomb guard, clients.importer.reader).
+ATLAS_MAX_UNPACKED_BYTES = int(os.environ.get("ATLAS_MAX_UNPACKED_BYTES", 256 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

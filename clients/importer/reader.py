@@ -48,10 +48,44 @@ def check_xlsx(data: bytes) -> None:
         raise WorkbookError(f"the file is not a readable .xlsx workbook ({exc})") from None
     if "xl/workbook.xml" not in names:
         raise WorkbookError("the file is not an .xlsx workbook (no xl/workbook.xml inside)")
+    _check_unpacked_size(data)
     if any(n.lower().endswith("vbaproject.bin") for n in names) or b"macroEnabled" in content_types:
         raise WorkbookError("macro-enabled workbooks (.xlsm) are refused; save it as .xlsx")
     if XLSX_MAIN_TYPE.encode() not in content_types:
         raise WorkbookError("the file is not an .xlsx workbook (unexpected content type)")
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse zip bombs: unpack every member in a stream (memory stays flat) and stop once the
+    total passes ``ATLAS_MAX_UNPACKED_BYTES``; the sizes the archive declares are not trusted."""
+    from django.conf import settings
+
+    limit = getattr(settings, "ATLAS_MAX_UNPACKED_BYTES", 256 * 1024 * 1024)
+    total = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    while chunk := member.read(1 << 20):
+                        total += len(chunk)
+                        if total > limit:
+                            raise WorkbookError(
+                                f"the workbook unpacks to more than {limit // (1024 * 1024)} MB; it is refused"
+                            )
+    except WorkbookError:
+        raise
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        RuntimeError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+    ) as exc:
+        raise WorkbookError(f"the file is not a readable .xlsx workbook ({exc})") from None
+    except Exception as exc:  # zlib.error and friends from a corrupt member
+        raise WorkbookError(f"the file is not a readable .xlsx workbook ({type(exc).__name__})") from None
 
 
 def read_bytes(path_or_file) -> tuple[bytes, str]:

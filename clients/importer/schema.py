@@ -116,10 +116,10 @@ def amount_parser(*, sign: str = "positive"):
         currency = (ctx or {}).get("currency") or "EUR"
         places = MINOR_UNITS.get(currency, 2)
         q = quantum(currency)
+        if abs(number) >= Decimal("1e16"):  # first: quantizing a huge number raises InvalidOperation
+            raise CellError(f"{name} '{show(value)}' is too large")
         if number != number.quantize(q):
             raise CellError(f"{name} '{show(value)}' has more than {places} decimal places for {currency}")
-        if abs(number) >= Decimal("1e16"):
-            raise CellError(f"{name} '{show(value)}' is too large")
         if sign == "positive" and number <= 0:
             raise CellError(f"{name} '{show(value)}' must be greater than zero")
         if sign == "nonzero" and number == 0:

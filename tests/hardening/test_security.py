@@ -25,7 +25,9 @@ PASSWORD = "correct horse battery staple"
 
 
 def prod_env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(
         ATLAS_ENV="prod",
         SECRET_KEY="k3y-" + "Zq8!pW2#vN5$" * 5,
