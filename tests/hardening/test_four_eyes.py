@@ -4,8 +4,8 @@ The users here hold BOTH roles of a two-step action (e.g. ``ops`` and ``credit``
 check alone would let them through: only the four-eyes rule can refuse. Each test also shows that
 a second person completes the step, so the refusal is about the person, not a broken action.
 
-Manual adjustments (``ledger.services.book_adjustment``) and reconciliation have no two-step
-approval in this prototype, so there is nothing to test for them here (see the hardening report).
+Manual adjustments and write-offs go through ``ledger.adjustments`` (request, then approval by
+another Credit Manager). Reconciliation has no override step in this prototype (see the report).
 """
 
 from __future__ import annotations
@@ -124,3 +124,37 @@ def test_limit_increase_needs_another_credit_manager(risk_and_credit, other_cred
     client.refresh_from_db()
     assert change.status == LimitChange.Status.APPROVED and change.decided_by == other_credit
     assert client.credit_limit == D("5000.00")
+
+
+@pytest.mark.django_db
+def test_adjustment_and_write_off_need_another_credit_manager(both, other_credit):
+    import datetime
+
+    from ledger.adjustments import AdjustmentError, approve_request, request_adjustment, request_write_off
+    from ledger.models import AccountKind, JournalEntry
+    from tests.payouts.factories import advance
+
+    client = funded_client("100.00")
+    entries = JournalEntry.objects.count()
+    req = request_adjustment(client=client, amount=D("25.00"), date=AS_OF, reason="bank fee refund", actor=both)
+    with pytest.raises(AdjustmentError, match="Four eyes"):
+        approve_request(request=req, actor=both)
+    req.refresh_from_db()
+    assert req.status == "pending" and JournalEntry.objects.count() == entries
+
+    approve_request(request=req, actor=other_credit)
+    req.refresh_from_db()
+    assert req.status == "approved" and req.entry is not None
+    settlement = client.accounts.get(kind=AccountKind.SETTLEMENT)
+    assert settlement.balance == D("125.00")
+
+    receivable = advance(client, "1000.00", "800.00", date=datetime.date(2026, 1, 6))
+    receivable.refresh_from_db()
+    wo = request_write_off(receivable=receivable, amount=D("300.00"), date=AS_OF, reason="debtor insolvent", actor=both)
+    with pytest.raises(AdjustmentError, match="Four eyes"):
+        approve_request(request=wo, actor=both)
+    wo.refresh_from_db()
+    assert wo.status == "pending" and wo.entry is None
+    approve_request(request=wo, actor=other_credit)
+    receivable.refresh_from_db()
+    assert receivable.written_off == D("300.00")
