@@ -89,7 +89,11 @@ def request_write_off(*, receivable, amount: Decimal, date: datetime.date, reaso
 
 
 def _locked_pending(request: AdjustmentRequest) -> AdjustmentRequest | None:
-    req = AdjustmentRequest.objects.select_for_update().select_related("client", "receivable").get(pk=request.pk)
+    req = (
+        AdjustmentRequest.objects.select_for_update(of=("self",))
+        .select_related("client", "receivable")
+        .get(pk=request.pk)
+    )
     return req if req.status == AdjustmentRequest.Status.PENDING else None
 
 
