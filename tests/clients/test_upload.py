@@ -127,11 +127,14 @@ def test_dry_run_shows_every_error(client_as, django_capture_on_commit_callbacks
     assert after == before
 
 
-def test_runs_in_the_db_worker(client_as, django_capture_on_commit_callbacks):
-    """With the configured database backend: enqueued, pending until the worker runs it."""
+@pytest.mark.django_db(transaction=True)
+def test_runs_in_the_db_worker(client_as):
+    """With the configured database backend: enqueued, pending until the worker runs it.
+
+    Transactional: the worker closes its database connection when it is done, which would end the
+    test's wrapping transaction on PostgreSQL."""
     ops = client_as("ops")
-    with django_capture_on_commit_callbacks(execute=True):
-        response = upload(ops, workbook_bytes(base_sheets()))
+    response = upload(ops, workbook_bytes(base_sheets()))
     batch = ImportBatch.objects.get()
     assert batch.status == "pending"
     page = ops.get(response["Location"]).content.decode()
