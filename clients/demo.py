@@ -167,7 +167,7 @@ def generate(n_clients: int, seed: int) -> dict[str, list[list]]:
         partner_rate = Decimal(rng.choice(["0.02", "0.05", "0.08"])) if partner else None
         kind = rng.random()
         over_limit, concentrated, shortfall = kind < 0.08, 0.08 <= kind < 0.18, 0.18 <= kind < 0.32
-        own_debtors = rng.sample(range(1, n_debtors + 1), k=min(n_debtors, rng.randint(6, 12)))
+        own_debtors = rng.sample(range(1, n_debtors + 1), k=min(n_debtors, rng.randint(10, 16)))
         own = [f"DB{d:06d}" for d in own_debtors]
         if rng.random() < 0.4:
             own[0] = rng.choice(shared)
@@ -203,14 +203,16 @@ def generate(n_clients: int, seed: int) -> dict[str, list[list]]:
                     add(issue + D(days=rng.randint(4, 10)), "advance", None, rid, "top up to cap")
             last_day = ANCHOR - D(days=1)
             outcome = rng.random()
+            # Most clients' debtors pay; troubled (kind ≥ 0.85) and reserve-short clients carry the long-overdue book.
+            on_time, late_by, partial_by = (0.55, 0.72, 0.85) if kind >= 0.85 or shortfall else (0.80, 0.96, 0.997)
             if due <= ANCHOR - D(days=5):
-                if outcome < 0.55:
+                if outcome < on_time:
                     add(min(last_day, due + D(days=rng.randint(-5, 3))), "collection", face, rid)
-                elif outcome < 0.72:
+                elif outcome < late_by:
                     late = due + D(days=rng.randint(10, 75))
                     if late <= last_day:
                         add(late, "collection", face, rid, "late payment")
-                elif outcome < 0.85:
+                elif outcome < partial_by:
                     part = _q(face * Decimal(rng.randint(20, 80)) / 100)
                     add(min(last_day, due + D(days=rng.randint(0, 10))), "collection", part, rid, "partial payment")
                     if rng.random() < 0.5:
@@ -246,7 +248,7 @@ def generate(n_clients: int, seed: int) -> dict[str, list[list]]:
         if over_limit and exposure > 2000:
             limit = (exposure * Decimal("0.85") / 1000).quantize(Decimal(1)) * 1000
         else:
-            factor = Decimal(rng.choice(["0.45", "0.6", "0.75", "0.85"]))
+            factor = Decimal(rng.choice(["0.45", "0.6", "0.75", "0.85", "0.93"]))
             limit = max(Decimal(50000), ((exposure / factor) / 1000).quantize(Decimal(1)) * 1000 + 1000)
         clients.append(
             [
