@@ -41,6 +41,9 @@ bench: install  ## S (100 clients) and L (2,000 clients): prints PASS/FAIL, writ
 bench-smoke: install  ## the benchmark harness on a tiny workbook (also run by the test suite)
 	$(PY) -m bench.run --smoke --dir $${TMPDIR:-/tmp}/atlas-bench-smoke
 
+loadtest: install  ## 20 signed-in users for 60 s against gunicorn (2 workers) + PostgreSQL on loopback; not part of `make test`
+	$(PY) -m loadtest.run --users 20 --seconds 60 $(LOADTEST_ARGS)
+
 demo-workbook: install
 	$(PY) manage.py make_demo_workbook fixtures/demo.xlsx --clients 40 --seed 7
 
