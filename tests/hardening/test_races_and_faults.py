@@ -204,16 +204,26 @@ def fail_after(monkeypatch, module, name, k):
     return calls
 
 
+FAULTS = [
+    ("payouts.checks", "run_checks", 1),  # the second payout's checks: the first was already handled
+    ("ledger.services", "_write", 0),  # the ledger insert of the batch's entries
+    ("payouts.sepa", "build_pain001", 0),  # after every entry and posting was written, before the commit
+]
+
+
 @pytest.mark.django_db(transaction=True)
-def test_fault_in_the_middle_of_a_batch_execution(users, monkeypatch):
+@pytest.mark.parametrize(("module", "name", "k"), FAULTS, ids=[f[1] for f in FAULTS])
+def test_fault_in_the_middle_of_a_batch_execution(users, monkeypatch, module, name, k):
+    import importlib
+
     clients, items, batch = approved_batch(users)
     entries, postings = JournalEntry.objects.count(), Posting.objects.count()
     audits = AuditEvent.objects.count()
-    calls = fail_after(monkeypatch, ledger, "book_payout", 1)  # the second payout's booking fails
+    calls = fail_after(monkeypatch, importlib.import_module(module), name, k)
 
     with pytest.raises(Boom):
         payouts.batch_execute(batch=batch, actor=users["ops"], execution_date=EXEC_DAY)
-    assert calls["n"] == 2
+    assert calls["n"] == k + 1
     batch.refresh_from_db()
     assert batch.status != PayoutBatch.Status.EXECUTED and not batch.sepa_file
     assert set(Payout.objects.filter(pk__in=[p.pk for p in items]).values_list("status", flat=True)) == {"approved"}
