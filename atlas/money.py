@@ -75,10 +75,10 @@ def parse_amount(value, currency: str) -> Decimal:
     """An amount in ``currency``: more places than its minor unit is an error, never rounded."""
     amount = to_decimal(value)
     places = MINOR_UNITS.get(currency, 2)
+    if abs(amount) >= Decimal("1e16"):  # first: quantizing a huge number raises InvalidOperation
+        raise MoneyError(f"amount '{value}' is too large")
     if amount != amount.quantize(quantum(currency), rounding=ROUND_HALF_UP):
         raise MoneyError(f"amount '{value}' has more than {places} decimal places for {currency}")
-    if abs(amount) >= Decimal("1e16"):
-        raise MoneyError(f"amount '{value}' is too large")
     return amount.quantize(quantum(currency))
 
 
