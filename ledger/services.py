@@ -677,6 +677,55 @@ def book_payout(*, payout, date: datetime.date) -> JournalEntry:
     )
 
 
+def book_payouts(payouts, *, date: datetime.date) -> dict[int, JournalEntry]:
+    """Book many executed payouts at once: the entries :func:`book_payout` would book, keyed by payout pk.
+
+    One query finds payouts already booked (returned as they are: idempotent per ``("payout", pk)``),
+    one ``ensure_accounts`` resolves every settlement and bank account, and one :func:`_write` locks all of
+    them in ascending pk order and inserts every entry and posting. Call inside the caller's transaction
+    (payouts locked); opens its own otherwise.
+    """
+    by_pk = {p.pk: p for p in payouts}
+    if not by_pk:
+        return {}
+    with transaction.atomic():
+        done = {
+            int(e.source_key): e
+            for e in JournalEntry.objects.filter(
+                source_type=SourceType.PAYOUT, source_key__in=[str(pk) for pk in by_pk]
+            )
+        }
+        todo = [by_pk[pk] for pk in sorted(by_pk) if pk not in done]
+        if not todo:
+            return done
+        client_accts, house = ensure_accounts(
+            {p.client_id: p.client for p in todo}.values(), currencies={p.currency for p in todo}
+        )
+        specs = [
+            EntrySpec(
+                date=date,
+                type=EntryType.PAYOUT,
+                currency=p.currency,
+                source_type=SourceType.PAYOUT,
+                source_key=str(p.pk),
+                legs=[
+                    (client_accts[(p.client_id, AccountKind.SETTLEMENT)], Side.DEBIT, p.amount),
+                    (house[(p.currency, AccountKind.BANK)], Side.CREDIT, p.amount),
+                ],
+                client_id=p.client_id,
+                description=f"payout {p.payout_id}",
+            )
+            for p in todo
+        ]
+        try:
+            with transaction.atomic():
+                entries = _write(specs)
+        except IntegrityError:  # booked concurrently: fall back to the one-by-one idempotent path
+            return done | {p.pk: book_payout(payout=p, date=date) for p in todo}
+        _after_booking({p.client_id for p in todo})
+    return done | {p.pk: e for p, e in zip(todo, entries, strict=True)}
+
+
 def book_payout_return(*, payout, date: datetime.date) -> JournalEntry:
     """Payout returned by the bank: Dr h:bank · Cr c:settlement (reverses the payout entry)."""
     original = _existing(SourceType.PAYOUT, str(payout.pk))

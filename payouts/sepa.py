@@ -1,19 +1,38 @@
 """The SEPA credit transfer file (pain.001.001.03) of an executed batch, built with ``sepaxml``.
 
 Amounts go to sepaxml as integer cents (it refuses Decimals); ``clean=True`` transliterates names to the SEPA
-character set. sepaxml validates the document against the bundled XSD on ``export()``.
+character set. The document is validated against sepaxml's bundled XSD with an ``lxml`` schema built once per
+process (sepaxml's own ``export(validate=True)`` rebuilds an ``xmlschema`` schema and validates in pure Python:
+seconds for a 1,000-payment file).
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+from pathlib import Path
 
+import sepaxml
+from lxml import etree
 from schwifty import BIC, IBAN
 from sepaxml import SepaTransfer
+from sepaxml.validation import ValidationError
 
 from payouts import conf
 
 SCHEMA = "pain.001.001.03"
+
+
+@functools.cache
+def _schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(Path(sepaxml.__file__).parent / "schemas" / f"{SCHEMA}.xsd")))
+
+
+def validate(xml: bytes) -> None:
+    """Raise sepaxml's ``ValidationError`` unless ``xml`` is a valid pain.001.001.03 document."""
+    schema = _schema()
+    if not schema.validate(etree.fromstring(xml)):
+        raise ValidationError(f"The SEPA file does not validate against {SCHEMA}: {schema.error_log.last_error}")
 
 
 def to_cents(amount) -> int:
@@ -56,4 +75,6 @@ def build_pain001(payouts, *, execution_date: datetime.date) -> tuple[bytes, str
         if bic:
             payment["BIC"] = bic
         transfer.add_payment(payment)
-    return transfer.export(validate=True), transfer.msg_id
+    xml = transfer.export(validate=False)
+    validate(xml)
+    return xml, transfer.msg_id

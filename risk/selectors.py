@@ -141,7 +141,34 @@ def _as_of(as_of: datetime.date | None) -> datetime.date:
 
 
 def open_receivables(clients=None, *, as_of: datetime.date) -> list[OpenReceivable]:
-    """Every receivable open at ``as_of`` with its open amount (two queries: the rows, their debtors)."""
+    """Every receivable open at ``as_of`` with its open amount (up to four queries: whether anything is dated
+    after ``as_of``, the rows, their debtors).
+
+    When no collection and no write-off is dated after ``as_of`` (the usual case: as of today), the open
+    amount is the receivable's maintained ``face_value - collected - written_off`` (kept by the ledger's
+    booking in the same transaction as the postings); otherwise it is summed from the transactions and
+    write-off entries up to ``as_of``.
+    """
+    maintained = (
+        not Transaction.objects.filter(type=Transaction.Type.COLLECTION, date__gt=as_of).exists()
+        and not JournalEntry.objects.filter(type=EntryType.WRITE_OFF, date__gt=as_of).exists()
+    )
+    if maintained:
+        open_qs = (
+            Receivable.objects.filter(_client_q(clients), issue_date__lte=as_of)
+            .annotate(
+                open_at=ExpressionWrapper(
+                    F("face_value") - F("collected") - F("written_off"), output_field=_MONEY_FIELD
+                )
+            )
+            .filter(open_at__gt=0)
+        )
+    else:
+        open_qs = _open_summed(clients, as_of)
+    return _open_rows(open_qs, clients, as_of)
+
+
+def _open_summed(clients, as_of: datetime.date):
     collections = (
         Transaction.objects.filter(receivable=OuterRef("pk"), type=Transaction.Type.COLLECTION, date__lte=as_of)
         .order_by()
@@ -157,7 +184,7 @@ def open_receivables(clients=None, *, as_of: datetime.date) -> list[OpenReceivab
         .values("total")
     )
     zero = Value(ZERO, output_field=_MONEY_FIELD)
-    open_qs = (
+    return (
         Receivable.objects.filter(_client_q(clients), issue_date__lte=as_of)
         .annotate(
             collected_at=Coalesce(Subquery(collections, output_field=_MONEY_FIELD), zero),
@@ -170,6 +197,9 @@ def open_receivables(clients=None, *, as_of: datetime.date) -> list[OpenReceivab
         )
         .filter(open_at__gt=0)
     )
+
+
+def _open_rows(open_qs, clients, as_of: datetime.date) -> list[OpenReceivable]:
     rows = list(
         open_qs.order_by("client_id", "due_date", "pk").values_list(
             "pk", "client_id", "currency", "debtor_id", "due_date", "open_at"
