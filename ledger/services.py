@@ -162,8 +162,11 @@ def _lock_accounts(account_pks) -> dict[int, Account]:
     return {a.pk: a for a in rows}
 
 
-def _write(specs: list[EntrySpec], locked: dict[int, Account] | None = None) -> list[JournalEntry]:
-    """Insert entries and postings, maintain balances. Call inside ``transaction.atomic``."""
+def _write(
+    specs: list[EntrySpec], locked: dict[int, Account] | None = None, *, instances: bool = True
+) -> list[JournalEntry]:
+    """Insert entries and postings, maintain balances. Call inside ``transaction.atomic``.
+    ``instances=False``: return ``[]`` (the caller needs no entry objects)."""
     if not specs:
         return []
     for spec in specs:
@@ -213,10 +216,14 @@ def _write(specs: list[EntrySpec], locked: dict[int, Account] | None = None) -> 
             touched.add(acct.pk)
             postings.append((entry_pk, acct.pk, side, amount, date, acct.balance))
     insert_rows(Posting, ["entry_id", "account_id", "side", "amount", "date", "balance_after"], postings)
-    entries = [
-        _instance(JournalEntry, {"id": pk, "created_at": created_at, **dict(zip(entry_fields, row, strict=True))})
-        for pk, row in zip(entry_pks, entry_rows, strict=True)
-    ]
+    entries = (
+        [
+            _instance(JournalEntry, {"id": pk, "created_at": created_at, **dict(zip(entry_fields, row, strict=True))})
+            for pk, row in zip(entry_pks, entry_rows, strict=True)
+        ]
+        if instances
+        else []
+    )
     _update_rows(Account, ["balance", "posting_count"], [locked[pk] for pk in sorted(touched)])
     for spec in specs:
         for account, _, _ in spec.legs:
@@ -471,12 +478,18 @@ def _normal_side(key) -> str:
     return _NORMAL_SIDE_BY_KIND[key[2]]
 
 
-def book_transactions(transactions, *, evaluate_alerts: bool = True) -> list[JournalEntry]:
+BOOK_CHUNK = 20000  # entries written per _write call (memory stays flat on a large import)
+
+
+def book_transactions(transactions, *, evaluate_alerts: bool = True, keep_entries: bool = True) -> list[JournalEntry]:
     """Book saved :class:`Transaction` rows by the posting rules, in (date, row) order.
 
     Transactions already booked are skipped (idempotent). Creates the reserve tranches of
     collections and maintains the receivables' totals. Every rule violation is collected and
-    raised together as :class:`LedgerError` (nothing is written then).
+    raised together as :class:`LedgerError` (nothing is written then: entries are written in
+    chunks of :data:`BOOK_CHUNK` while no violation has been found, and the savepoint rolls
+    them back if one is). ``keep_entries=False`` returns ``[]`` instead of the entries (a
+    large import only needs the count: every transaction it hands over is booked or it fails).
     """
     txns = sorted(transactions, key=lambda t: (t.date, t.source_row or 0, t.pk))
     if not txns:
@@ -515,7 +528,18 @@ def book_transactions(transactions, *, evaluate_alerts: bool = True) -> list[Jou
             state.balances[("h", cur, kind)] = locked[a.pk].balance
         rstates = {pk: _receivable_state(r, clients[r.client_id].advance_rate) for pk, r in receivables.items()}
 
-        problems, specs, tranches = [], [], []
+        problems, specs, tranches, entries = [], [], [], []
+
+        def flush():
+            entries.extend(_write(specs, locked, instances=keep_entries))
+            insert_rows(
+                ReserveTranche,
+                ["client_id", "transaction_id", "amount", "currency", "created_on", "due_date"],
+                tranches,
+            )
+            specs.clear()
+            tranches.clear()
+
         for t in txns:
             client = clients[t.client_id]
             rstate = rstates.get(t.receivable_id) if t.receivable_id else None
@@ -555,12 +579,14 @@ def book_transactions(transactions, *, evaluate_alerts: bool = True) -> list[Jou
             )
             if outcome.tranche > 0:
                 tranches.append((client.pk, t.pk, outcome.tranche, t.currency, t.date, outcome.tranche_due))
+            if problems:  # nothing more will be written: keep checking without holding entries
+                specs.clear()
+                tranches.clear()
+            elif len(specs) >= BOOK_CHUNK:
+                flush()
         if problems:
             raise LedgerError(f"{len(problems)} transaction(s) break the posting rules", problems)
-        entries = _write(specs, locked)
-        insert_rows(
-            ReserveTranche, ["client_id", "transaction_id", "amount", "currency", "created_on", "due_date"], tranches
-        )
+        flush()
         for pk, rstate in rstates.items():
             r = receivables[pk]
             r.advanced, r.reduced = rstate.advanced, rstate.reduced

@@ -118,13 +118,14 @@ def import_workbook(
                     file_size=len(data),
                 )
             new_txns, touched = write_plan(plan, batch=batch, user=user, progress=progress)
+            _drop_rows(plan)  # written: only the new transactions are needed from here on
             if progress:
                 progress("booking", 0, len(new_txns))
             try:
-                entries = book_transactions(new_txns, evaluate_alerts=False)
+                book_transactions(new_txns, evaluate_alerts=False, keep_entries=False)
             except LedgerError as exc:
                 raise _Failed(_ledger_errors(exc, new_txns, plan)) from None
-            result.entries_booked = len(entries)
+            result.entries_booked = len(new_txns)  # each new transaction is one entry (or the import failed)
             if progress:
                 progress("booking", len(new_txns), len(new_txns))
             result.ok = True
@@ -151,6 +152,16 @@ def import_workbook(
     if result.ok and not dry_run and touched:
         _evaluate_alerts(touched)
     return _finish(result, batch, started)
+
+
+def _drop_rows(plan) -> None:
+    """Free the parsed rows once written (the counts are already taken; error mapping needs
+    only the sheets' column letters)."""
+    for sheet in plan.sheets.values():
+        sheet.rows = []
+    for sheet_plan in plan.plans.values():
+        sheet_plan.new = []
+        sheet_plan.changed = []
 
 
 def _ledger_errors(exc, new_txns, plan) -> list[str]:

@@ -110,11 +110,14 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass
+NO_BAD: frozenset = frozenset()
+
+
+@dataclass(slots=True)
 class Row:
     number: int  # the Excel row number (1-based)
     values: dict  # column name → parsed value (None for empty / failed cells)
-    bad: set = field(default_factory=set)  # columns whose cell failed to parse
+    bad: set | frozenset = NO_BAD  # columns whose cell failed to parse (shared empty set: rows are many)
 
 
 @dataclass
@@ -163,34 +166,21 @@ def read_workbook(data: bytes, progress: Callable[[str, int, int], None] | None 
         else:
             by_key[spec.name] = title
 
-    raw: dict[str, list] = {}
-    total = 0
-    for spec in SHEETS:
-        title = by_key.get(spec.name)
-        if title is None:
-            continue
-        try:
-            sheet = workbook.get_sheet_by_name(title)
-            rows = sheet.to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise WorkbookError(f"sheet '{title}' cannot be read ({type(exc).__name__}: {exc})") from None
-        raw[spec.name] = rows
-        total += max(0, len(rows) - 1)
-
     sheets: dict[str, SheetData] = {}
     structural = bool(errors)
     done = 0
     for spec in SHEETS:
-        if spec.name not in raw:
+        if spec.name not in by_key:
             sheets[spec.name] = SheetData(spec, spec.name, present=False)
             if spec.required:
                 errors.append(f"{spec.name}!A1: required sheet '{spec.name}' is missing")
                 structural = True
             continue
-        data_rows = raw.pop(spec.name)
+        # Rows one at a time (no list of every cell of the sheet as Python objects).
+        data_rows = _iter_sheet(workbook, by_key[spec.name])
         sheet = SheetData(spec, by_key[spec.name], present=True)
         sheets[spec.name] = sheet
-        header = data_rows[0] if data_rows else []
+        header = next(data_rows, [])
         positions: dict[str, int] = {}
         for index, value in enumerate(header):
             if is_blank(value):
@@ -209,24 +199,43 @@ def read_workbook(data: bytes, progress: Callable[[str, int, int], None] | None 
             errors.append(f"{spec.name}!A1: required column '{name}' is missing")
         if missing:
             structural = True
-            done += max(0, len(data_rows) - 1)
+            done += sum(1 for _ in data_rows)
             continue
-        _parse_rows(spec, sheet, data_rows, positions, errors)
-        done += max(0, len(data_rows) - 1)
+        done += _parse_rows(spec, sheet, data_rows, positions, errors)
         if progress:
-            progress("reading", done, total)
-    return ReadResult(sheets, errors, warnings, total, structural)
+            progress("reading", done, done)
+    return ReadResult(sheets, errors, warnings, done, structural)
 
 
-def _parse_rows(spec: SheetSpec, sheet: SheetData, data_rows: list, positions: dict[str, int], errors: list[str]):
+def _iter_sheet(workbook, title: str):
+    """The sheet's rows from row 1 and column A (calamine starts each row at the first used
+    column); a sheet that fails to load raises :class:`WorkbookError`."""
+    try:
+        sheet = workbook.get_sheet_by_name(title)
+        pad = [""] * (sheet.start[1] if sheet.start else 0)
+        rows = sheet.iter_rows()
+    except Exception as exc:
+        raise WorkbookError(f"sheet '{title}' cannot be read ({type(exc).__name__}: {exc})") from None
+    if pad:
+        return (pad + row for row in rows)
+    return rows
+
+
+def _parse_rows(spec: SheetSpec, sheet: SheetData, data_rows, positions: dict[str, int], errors: list[str]) -> int:
+    """Parse the data rows (after the header); return how many rows there were."""
     columns = [(c, positions[c.name]) for c in spec.columns if c.name in positions]
     absent = [c for c in spec.columns if c.name not in positions]
     currency_pos = positions.get(spec.currency_column) if spec.currency_column else None
     letters = sheet.letters
     sheet_name = spec.name
     width_needed = max(positions.values()) + 1
-    for offset, cells in enumerate(data_rows[1:]):
-        if all(is_blank(v) for v in cells):
+    offset = -1
+    for offset, cells in enumerate(data_rows):  # noqa: B007
+        for v in cells:  # skip blank rows (inlined is_blank: this runs for every row)
+            if v == "" or v is None or (v.__class__ is str and not v.strip()):
+                continue
+            break
+        else:
             continue
         number = offset + 2
         if len(cells) < width_needed:
@@ -237,13 +246,13 @@ def _parse_rows(spec: SheetSpec, sheet: SheetData, data_rows: list, positions: d
             if isinstance(cur, str) and cur.strip().upper() in CURRENCIES:
                 ctx = {"currency": cur.strip().upper()}
         values = {}
-        bad = set()
+        bad = NO_BAD
         for column, pos in columns:
             value = cells[pos]
-            if is_blank(value):
+            if value == "" or value is None or (value.__class__ is str and not value.strip()):
                 if column.required:
                     errors.append(f"{sheet_name}!{letters[column.name]}{number}: {column.name} is required")
-                    bad.add(column.name)
+                    bad = bad | {column.name}
                 values[column.name] = column.default
                 continue
             try:
@@ -251,7 +260,8 @@ def _parse_rows(spec: SheetSpec, sheet: SheetData, data_rows: list, positions: d
             except CellError as exc:
                 errors.append(f"{sheet_name}!{letters[column.name]}{number}: {exc}")
                 values[column.name] = None
-                bad.add(column.name)
+                bad = bad | {column.name}
         for column in absent:
             values[column.name] = column.default
         sheet.rows.append(Row(number, values, bad))
+    return offset + 1
