@@ -14,6 +14,7 @@ input. ``progress(phase, done, total)`` is called as work advances.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -107,7 +108,7 @@ def import_workbook(
     touched: set[int] = set()
     own_batch = batch is None
     try:
-        with transaction.atomic():
+        with _import_cache(), transaction.atomic():
             if own_batch:
                 batch = ImportBatch.objects.create(
                     file_name=result.file_name[:255],
@@ -152,6 +153,30 @@ def import_workbook(
     if result.ok and not dry_run and touched:
         _evaluate_alerts(touched)
     return _finish(result, batch, started)
+
+
+IMPORT_CACHE_KIB = 65536
+
+
+@contextlib.contextmanager
+def _import_cache():
+    """On SQLite, a 64 MB page cache while the import's one transaction runs (the default 2 MB
+    spills and re-reads index pages of a large book: 16 s of system time of an 89 s L import;
+    with 64 MB, 73 s). Restored afterwards: the connection is reused by other requests."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def _drop_rows(plan) -> None:
