@@ -8,6 +8,7 @@ so a cell holding 1234.56 stays 1234.56.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CURRENCIES = ("EUR", "GBP", "USD", "SEK", "CHF", "PLN")
@@ -15,6 +16,9 @@ MINOR_UNITS = dict.fromkeys(CURRENCIES, 2)
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 RATIO_PLACES = Decimal("0.0001")
+
+
+_NUMERIC_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 class MoneyError(ValueError):
@@ -60,6 +64,10 @@ def to_decimal(value) -> Decimal:
         text = value.strip()
         if not text:
             raise MoneyError("empty value is not a number")
+        # Numeric text is plain ASCII digits with '.' as the decimal separator (DOMAIN.md section 9):
+        # no exponents, underscores, thousands separators or non-ASCII digits, which Decimal() would take.
+        if not _NUMERIC_TEXT.fullmatch(text):
+            raise MoneyError(f"{value!r} is not a number")
         try:
             result = Decimal(text)
         except InvalidOperation:

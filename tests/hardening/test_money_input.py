@@ -35,9 +35,16 @@ def test_parse_amount_returns_an_exact_amount_or_a_money_error(text, currency):
     assert amount.as_tuple().exponent == -2
 
 
-@pytest.mark.parametrize("text", ["1e400", "-1e400", "9" * 40])
+@pytest.mark.parametrize("text", ["9" * 40, "-" + "9" * 17])
 def test_huge_amounts_are_too_large(text):
     with pytest.raises(MoneyError, match="too large"):
+        parse_amount(text, "EUR")
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "1e5", "1_000", "1,000.00", "\u0661\u0662\u0663"])
+def test_numeric_text_is_plain_ascii_digits_with_a_dot(text):
+    """DOMAIN.md section 9: numeric text with '.' as the decimal separator — no exponent, no grouping."""
+    with pytest.raises(MoneyError, match="is not a number"):
         parse_amount(text, "EUR")
 
 
