@@ -600,6 +600,24 @@ def book_transactions(transactions, *, evaluate_alerts: bool = True, keep_entrie
 # --------------------------------------------------------------------------- product actions
 
 
+def _rule_legs(client: Client, *, type: str, amount: Decimal, date: datetime.date, receivable=None) -> list:
+    """The legs the posting rules (``ledger.rules.legs_for``) give for one event of ``client``, on its accounts."""
+    try:
+        outcome = legs_for(
+            type=type,
+            amount=amount,
+            date=date,
+            client_pk=client.pk,
+            terms=ClientTerms(client.currency, client.reserve_rate, client.reserve_hold_days),
+            receivable=receivable,
+            state=BookState(),
+        )
+    except RuleError as exc:
+        raise LedgerError(exc.message)
+    accts, house = ensure_accounts([client])
+    return [(accts[(k[1], k[2])] if k[0] == "c" else house[(k[1], k[2])], side, amt) for k, side, amt in outcome.legs]
+
+
 def book_write_off(*, receivable: Receivable, amount: Decimal, date: datetime.date, actor=None) -> JournalEntry:
     """Write off ``amount`` of a receivable: Dr h:credit_losses · Cr c:factoring (≤ O)."""
     with transaction.atomic():
@@ -609,23 +627,9 @@ def book_write_off(*, receivable: Receivable, amount: Decimal, date: datetime.da
         found = _existing(SourceType.WRITE_OFF, key)
         if found:
             return found
-        state = BookState()
-        try:
-            outcome = legs_for(
-                type="write_off",
-                amount=amount,
-                date=date,
-                client_pk=client.pk,
-                terms=ClientTerms(client.currency, client.reserve_rate, client.reserve_hold_days),
-                receivable=_receivable_state(r, client.advance_rate),
-                state=state,
-            )
-        except RuleError as exc:
-            raise LedgerError(exc.message)
-        accts, house = ensure_accounts([client])
-        legs = [
-            (accts[(k[1], k[2])] if k[0] == "c" else house[(k[1], k[2])], side, amt) for k, side, amt in outcome.legs
-        ]
+        legs = _rule_legs(
+            client, type="write_off", amount=amount, date=date, receivable=_receivable_state(r, client.advance_rate)
+        )
         (entry,) = _write(
             [
                 EntrySpec(
@@ -658,14 +662,7 @@ def book_adjustment(
     """A manual adjustment of the client's settlement balance (signed amount, reason required)."""
     if not reason or not reason.strip():
         raise LedgerError("an adjustment needs a reason")
-    if amount == 0:
-        raise LedgerError("an adjustment may not be zero")
-    accts = client_accounts(client)
-    adj = house_account(client.currency, AccountKind.ADJUSTMENTS)
-    x = abs(amount)
-    legs = [(adj, Side.DEBIT, x), (accts[AccountKind.SETTLEMENT], Side.CREDIT, x)]
-    if amount < 0:
-        legs = [(accts[AccountKind.SETTLEMENT], Side.DEBIT, x), (adj, Side.CREDIT, x)]
+    legs = _rule_legs(client, type="adjustment", amount=amount, date=date)  # refuses zero
     with transaction.atomic():
         entry = post_entry(
             date=date,
@@ -683,21 +680,23 @@ def book_adjustment(
     return entry
 
 
+def _payout_legs(payout, client_accts: dict, house: dict, *, returned: bool = False) -> list:
+    """Executed: Dr c:settlement · Cr h:bank; returned by the bank: the other way round."""
+    settlement = client_accts[(payout.client_id, AccountKind.SETTLEMENT)]
+    bank = house[(payout.currency, AccountKind.BANK)]
+    debit, credit = (bank, settlement) if returned else (settlement, bank)
+    return [(debit, Side.DEBIT, payout.amount), (credit, Side.CREDIT, payout.amount)]
+
+
 def book_payout(*, payout, date: datetime.date) -> JournalEntry:
     """Payout executed: Dr c:settlement · Cr h:bank. One entry per payout, ever."""
-    client_accts, house = ensure_accounts([payout.client], currencies=[payout.currency])  # one query, not four
-    accts = {kind: client_accts[(payout.client_id, kind)] for kind in CLIENT_KINDS}
-    bank = house[(payout.currency, AccountKind.BANK)]
     return post_entry(
         date=date,
         type=EntryType.PAYOUT,
         currency=payout.currency,
         source_type=SourceType.PAYOUT,
         source_key=str(payout.pk),
-        legs=[
-            (accts[AccountKind.SETTLEMENT], Side.DEBIT, payout.amount),
-            (bank, Side.CREDIT, payout.amount),
-        ],
+        legs=_payout_legs(payout, *ensure_accounts([payout.client], currencies=[payout.currency])),
         client=payout.client,
         description=f"payout {payout.payout_id}",
     )
@@ -734,10 +733,7 @@ def book_payouts(payouts, *, date: datetime.date) -> dict[int, JournalEntry]:
                 currency=p.currency,
                 source_type=SourceType.PAYOUT,
                 source_key=str(p.pk),
-                legs=[
-                    (client_accts[(p.client_id, AccountKind.SETTLEMENT)], Side.DEBIT, p.amount),
-                    (house[(p.currency, AccountKind.BANK)], Side.CREDIT, p.amount),
-                ],
+                legs=_payout_legs(p, client_accts, house),
                 client_id=p.client_id,
                 description=f"payout {p.payout_id}",
             )
@@ -757,19 +753,13 @@ def book_payout_return(*, payout, date: datetime.date) -> JournalEntry:
     original = _existing(SourceType.PAYOUT, str(payout.pk))
     if original is None:
         raise LedgerError(f"payout {payout.payout_id} was never booked, so it cannot be returned")
-    client_accts, house = ensure_accounts([payout.client], currencies=[payout.currency])  # one query, not four
-    accts = {kind: client_accts[(payout.client_id, kind)] for kind in CLIENT_KINDS}
-    bank = house[(payout.currency, AccountKind.BANK)]
     return post_entry(
         date=date,
         type=EntryType.PAYOUT_RETURN,
         currency=payout.currency,
         source_type=SourceType.PAYOUT_RETURN,
         source_key=str(payout.pk),
-        legs=[
-            (bank, Side.DEBIT, payout.amount),
-            (accts[AccountKind.SETTLEMENT], Side.CREDIT, payout.amount),
-        ],
+        legs=_payout_legs(payout, *ensure_accounts([payout.client], currencies=[payout.currency]), returned=True),
         client=payout.client,
         description=f"return of payout {payout.payout_id}",
         reverses=original,

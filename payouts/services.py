@@ -257,12 +257,9 @@ def payout_request(*, payout, actor, amount: Decimal | str | None = None, as_of:
                     f"The amount may only be lowered: {fmt(new_amount)} is above the proposed {fmt(p.amount)}."
                 )
             p.amount = new_amount
-        ctx = checks_mod.load_context([p.client], as_of=as_of)
-        results = checks_mod.run_checks(p, ctx, pending=False)
-        _store_checks(p, results)
+        failing = _check_one(p, as_of=as_of, pending=False)
         p.requested_by = actor
         p.requested_at = timezone.now()
-        failing = checks_mod.blocking(results)
         to = S.BLOCKED if failing else S.REQUESTED
         _transition(
             p,
@@ -275,6 +272,13 @@ def payout_request(*, payout, actor, amount: Decimal | str | None = None, as_of:
         return p
 
 
+def _check_one(p, *, as_of, pending=None) -> list:
+    """Run every check on one locked payout, store the results on it, return the blocking ones."""
+    results = checks_mod.run_checks(p, checks_mod.load_context([p.client], as_of=as_of), pending=pending)
+    _store_checks(p, results)
+    return checks_mod.blocking(results)
+
+
 def payout_approve(*, payout, actor, as_of: datetime.date | None = None):
     """A Credit Manager other than the requester approves; failing checks block it instead."""
     check_role(actor, *ACTION_ROLES[Action.APPROVE])
@@ -285,10 +289,7 @@ def payout_approve(*, payout, actor, as_of: datetime.date | None = None):
         if not can(Action.APPROVE, p.status):
             _refuse(p, Action.APPROVE)
         _four_eyes(p, actor, "approve")
-        ctx = checks_mod.load_context([p.client], as_of=as_of)
-        results = checks_mod.run_checks(p, ctx)
-        _store_checks(p, results)
-        failing = checks_mod.blocking(results)
+        failing = _check_one(p, as_of=as_of)
         if failing:
             _transition(
                 p,
@@ -365,10 +366,7 @@ def payout_recheck(*, payout, actor, as_of: datetime.date | None = None):
             return p
         if not can(Action.RECHECK, p.status):
             _refuse(p, Action.RECHECK)
-        ctx = checks_mod.load_context([p.client], as_of=as_of)
-        results = checks_mod.run_checks(p, ctx)
-        _store_checks(p, results)
-        failing = checks_mod.blocking(results)
+        failing = _check_one(p, as_of=as_of)
         if failing:
             p.save()
             audit(

@@ -248,6 +248,22 @@ def _apply(proposal: Proposal, *, actor, rule: str, note: str) -> list[Match]:
     return [_record_payout(proposal.line, proposal.payout, actor=actor, rule=rule, note=note)]
 
 
+def _payout_match(line: StatementLine, p: Payout, kind: str, action: str, *, actor, rule: str, note: str) -> Match:
+    """Record a line ↔ payout match (reconciled or returned) and its audit row."""
+    match = Match.objects.create(
+        line=line, kind=kind, rule=rule, payout=p, amount=line.amount, note=note, created_by=_user(actor)
+    )
+    audit(
+        actor=actor,
+        action=action,
+        obj=match,
+        client=p.client,
+        after={"kind": kind, "rule": rule, "payout": p.payout_id, "line": line.pk, "amount": fmt(line.amount)},
+        reason=note,
+    )
+    return match
+
+
 def _record_payout(line: StatementLine, payout: Payout, *, actor, rule: str, note: str) -> Match:
     with transaction.atomic():
         line = _lock_line(line)
@@ -262,29 +278,7 @@ def _record_payout(line: StatementLine, payout: Payout, *, actor, rule: str, not
             )
         if Match.objects.filter(payout=p, kind=Match.Kind.PAYOUT, active=True).exists():
             raise ReconciliationError(f"payout {p.payout_id} is already reconciled")
-        match = Match.objects.create(
-            line=line,
-            kind=Match.Kind.PAYOUT,
-            rule=rule,
-            payout=p,
-            amount=line.amount,
-            note=note,
-            created_by=_user(actor),
-        )
-        audit(
-            actor=actor,
-            action="reconciliation.match",
-            obj=match,
-            client=p.client,
-            after={
-                "kind": match.kind,
-                "rule": rule,
-                "payout": p.payout_id,
-                "line": line.pk,
-                "amount": fmt(line.amount),
-            },
-            reason=note,
-        )
+        match = _payout_match(line, p, Match.Kind.PAYOUT, "reconciliation.match", actor=actor, rule=rule, note=note)
     return match
 
 
@@ -315,29 +309,7 @@ def _record_return(line: StatementLine, payout: Payout, *, actor, rule: str, not
                 raise ReconciliationError(str(exc)) from None
         elif p.status != PayoutStatus.RETURNED:
             raise ReconciliationError(f"payout {p.payout_id} is {p.status}: only an executed payout can be returned")
-        match = Match.objects.create(
-            line=line,
-            kind=Match.Kind.RETURN,
-            rule=rule,
-            payout=p,
-            amount=line.amount,
-            note=note,
-            created_by=_user(actor),
-        )
-        audit(
-            actor=actor,
-            action="reconciliation.return",
-            obj=match,
-            client=p.client,
-            after={
-                "kind": match.kind,
-                "rule": rule,
-                "payout": p.payout_id,
-                "line": line.pk,
-                "amount": fmt(line.amount),
-            },
-            reason=note,
-        )
+        match = _payout_match(line, p, Match.Kind.RETURN, "reconciliation.return", actor=actor, rule=rule, note=note)
     return match
 
 

@@ -253,50 +253,53 @@ def reject_limit_change(*, change: LimitChange, actor, reason: str) -> LimitChan
 # ----------------------------------------------------------------------------- block/unblock
 
 
-def block_client(*, client: Client, actor, reason: str) -> Client:
-    """Put an active client on hold (role ``risk``) with a written reason; audited."""
-    check_role(actor, RISK)
+def _set_client_status(*, client: Client, actor, reason: str, old: str, new: str, action: str, refusal: str) -> Client:
     reason = _reason(reason)
     with transaction.atomic():
         locked = _lock_client(client)
-        if locked.status != Client.Status.ACTIVE:
-            raise RiskError(f"{locked.client_id} is {locked.get_status_display()}, not active: it cannot be blocked.")
-        locked.status = Client.Status.ON_HOLD
+        if locked.status != old:
+            raise RiskError(f"{locked.client_id} is {locked.get_status_display()}, {refusal}")
+        locked.status = new
         locked.save(update_fields=["status"])
         audit(
             actor=actor,
-            action="risk.block_client",
+            action=action,
             obj=locked,
             client=locked,
-            before={"status": Client.Status.ACTIVE},
-            after={"status": Client.Status.ON_HOLD},
+            before={"status": old},
+            after={"status": new},
             reason=reason,
         )
     client.refresh_from_db()
     return client
+
+
+def block_client(*, client: Client, actor, reason: str) -> Client:
+    """Put an active client on hold (role ``risk``) with a written reason; audited."""
+    check_role(actor, RISK)
+    return _set_client_status(
+        client=client,
+        actor=actor,
+        reason=reason,
+        old=Client.Status.ACTIVE,
+        new=Client.Status.ON_HOLD,
+        action="risk.block_client",
+        refusal="not active: it cannot be blocked.",
+    )
 
 
 def unblock_client(*, client: Client, actor, reason: str) -> Client:
     """Put an on-hold client back to active (roles ``risk``, ``credit``) with a written reason; audited."""
     check_role(actor, RISK, CREDIT)
-    reason = _reason(reason)
-    with transaction.atomic():
-        locked = _lock_client(client)
-        if locked.status != Client.Status.ON_HOLD:
-            raise RiskError(f"{locked.client_id} is {locked.get_status_display()}, not on hold: nothing to unblock.")
-        locked.status = Client.Status.ACTIVE
-        locked.save(update_fields=["status"])
-        audit(
-            actor=actor,
-            action="risk.unblock_client",
-            obj=locked,
-            client=locked,
-            before={"status": Client.Status.ON_HOLD},
-            after={"status": Client.Status.ACTIVE},
-            reason=reason,
-        )
-    client.refresh_from_db()
-    return client
+    return _set_client_status(
+        client=client,
+        actor=actor,
+        reason=reason,
+        old=Client.Status.ON_HOLD,
+        new=Client.Status.ACTIVE,
+        action="risk.unblock_client",
+        refusal="not on hold: nothing to unblock.",
+    )
 
 
 # ----------------------------------------------------------------------------------- alerts
