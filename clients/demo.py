@@ -20,7 +20,6 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from atlas.money import ZERO, round_money
-from clients.importer.schema import SHEET_BY_NAME
 
 ANCHOR = datetime.date(2026, 11, 1)
 D = datetime.timedelta
@@ -41,13 +40,7 @@ WORDS_A = ["Nord", "Alpen", "Baltic", "Rhein", "Atlas", "Kestrel", "Silver", "Oa
 WORDS_B = ["Logistik", "Textiles", "Foods", "Metals", "Digital", "Pharma", "Energy", "Parts", "Retail", "Freight"]
 SUFFIX = {"DE": "GmbH", "AT": "GmbH", "GB": "Ltd", "US": "Inc.", "SE": "AB", "CH": "AG", "PL": "Sp. z o.o."}
 
-
-def _header(sheet: str) -> list[str]:
-    """The sheet's columns in DOMAIN.md order, from the importer's schema (one definition of the format)."""
-    return [c.name for c in SHEET_BY_NAME[sheet].columns]
-
-
-TXN_HEADERS = _header("Transactions")
+TXN_HEADERS = ["txn_id", "date", "client_id", "type", "amount", "currency", "receivable_id", "reference"]
 
 
 def _q(value: Decimal) -> Decimal:
@@ -94,12 +87,12 @@ def generate(n_clients: int, seed: int) -> dict[str, list[list]]:
     """Sheet name → rows (header first) for ``n_clients`` clients."""
     rng = random.Random(seed)
     n_partners = max(2, n_clients // 15)
-    partners = [_header("Partners")] + [
+    partners = [["partner_id", "name"]] + [
         [f"PRT{p:03d}", f"{rng.choice(WORDS_A)} {rng.choice(['Pay', 'Market', 'Acquiring', 'Commerce'])} {p}"]
         for p in range(1, n_partners + 1)
     ]
     n_debtors = max(12, n_clients * 3)
-    debtors = [_header("Debtors")]
+    debtors = [["debtor_id", "name", "country", "concentration_limit"]]
     for d in range(1, n_debtors + 1):
         limit = rng.choice([0.15, 0.2, 0.3, 0.35]) if rng.random() < 0.1 else None
         debtors.append(
@@ -107,10 +100,50 @@ def generate(n_clients: int, seed: int) -> dict[str, list[list]]:
         )
     shared = [f"DB{d:06d}" for d in range(1, min(n_debtors, 20) + 1)]  # big debtors many clients sell on
 
-    clients = [_header("Clients")]
-    receivables = [_header("Receivables")]
-    loans = [_header("Loans")]
-    payouts = [_header("Payouts")]
+    clients = [
+        [
+            "client_id",
+            "name",
+            "country",
+            "currency",
+            "status",
+            "credit_limit",
+            "advance_rate",
+            "reserve_rate",
+            "reserve_hold_days",
+            "fee_rate",
+            "iban",
+            "bic",
+            "partner_id",
+            "partner_reserve_rate",
+        ]
+    ]
+    receivables = [
+        [
+            "receivable_id",
+            "client_id",
+            "debtor_id",
+            "invoice_number",
+            "issue_date",
+            "due_date",
+            "currency",
+            "face_value",
+        ]
+    ]
+    loans = [
+        [
+            "loan_id",
+            "client_id",
+            "principal",
+            "currency",
+            "annual_rate",
+            "start_date",
+            "term_months",
+            "method",
+            "day_count",
+        ]
+    ]
+    payouts = [["payout_id", "client_id", "amount", "currency", "status", "reference"]]
     all_txns: list[tuple] = []
     currencies = [c for c, _ in CURRENCIES]
     weights = [w for _, w in CURRENCIES]
