@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from clients.importer.validate import Plan
 from clients.models import Client, Debtor, ImportBatch, Partner, Receivable, Transaction
-from ledger.services import insert_rows
+from ledger.bulk import insert_rows
 from payouts.models import Payout, PayoutStatus
 from portfolio.models import Loan
 
