@@ -124,3 +124,43 @@ def portfolio_view(*, as_of: dt.date, months: int = 12, scenario: Scenario = BAS
         alternative = project(loans, receivables, as_of=as_of, months=months, scenario=scenario, positions=positions)
     kpis = overview(loans, receivables, as_of=as_of, horizon_months=12, positions=base_positions)
     return PortfolioView(base=base, scenario=alternative, overview=kpis, positions=base_positions[0])
+
+
+@dataclass
+class LoanKpis:
+    """Loan figures of one currency at D, for the dashboard (base case, no scenario).
+
+    ``outstanding`` / ``loans``: principal outstanding at D of the loans started on or before D with
+    something left (count of those loans). ``expected`` / ``instalments``: principal + interest of
+    their periods dated in (D, horizon_end] (count of those periods).
+    """
+
+    currency: str
+    outstanding: Decimal = ZERO
+    loans: int = 0
+    expected: Decimal = ZERO
+    instalments: int = 0
+    expected_principal: Decimal = ZERO
+    expected_interest: Decimal = ZERO
+
+
+def loan_kpis(*, as_of: dt.date, horizon_end: dt.date) -> dict[str, LoanKpis]:
+    """Per currency (sorted): loans outstanding at D and instalments due in (D, horizon_end].
+
+    The same figures ``atlas.selectors.dashboard`` derives from ``loan_positions``.
+    """
+    kpis: dict[str, LoanKpis] = {}
+    for position in loan_positions(loan_inputs(), as_of)[0]:
+        currency = position.loan.currency
+        k = kpis.get(currency)
+        if k is None:
+            k = kpis[currency] = LoanKpis(currency=currency)
+        k.outstanding += position.outstanding
+        k.loans += 1
+        for period in position.remaining:
+            if period.date <= horizon_end:
+                k.expected += period.principal + period.interest
+                k.expected_principal += period.principal
+                k.expected_interest += period.interest
+                k.instalments += 1
+    return dict(sorted(kpis.items()))
