@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from reconciliation.models import Match, Statement, StatementLine
+from reconciliation.models import Match, MatchRequest, MatchRequestAllocation, Statement, StatementLine
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -60,3 +60,28 @@ class MatchAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "rule", "active")
     search_fields = ("payout__payout_id", "receivable__receivable_id", "receivable__invoice_number")
     list_select_related = ("line", "payout", "receivable", "created_by")
+
+
+class MatchRequestAllocationInline(admin.TabularInline):
+    model = MatchRequestAllocation
+    fields = ("position", "receivable", "amount")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MatchRequest)
+class MatchRequestAdmin(ReadOnlyAdmin):
+    """Four-eyes requests are decided on the reconciliation pages (the services), never here."""
+
+    list_display = ("id", "kind", "line", "payout", "match", "status", "requested_by", "requested_at", "decided_by")
+    list_filter = ("kind", "status")
+    search_fields = ("payout__payout_id", "note", "decision_reason")
+    list_select_related = ("line", "payout", "match", "requested_by", "decided_by")
+    inlines = [MatchRequestAllocationInline]

@@ -78,3 +78,19 @@ class ManualReceivablesForm(forms.Form):
 
 class UnmatchForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+
+
+class DecisionForm(forms.Form):
+    """Approve or reject a manual match request; a rejection needs a reason."""
+
+    decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
+    reason = forms.CharField(
+        required=False, max_length=500, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"})
+    )
+    next = forms.ChoiceField(required=False, choices=[("", "statement"), ("index", "index")])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "reject" and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Give a reason to reject.")
+        return data

@@ -12,6 +12,10 @@
   the payout, which the payouts service marks ``returned``) or ``collection`` (one open
   receivable paid by the line; the booked ``clients.Transaction`` is linked). Matches are never
   deleted: an unmatch sets ``active=False`` with who, when and why.
+- :class:`MatchRequest` (issue 10, four eyes): a manual match (to a payout, a return, or
+  receivables via :class:`MatchRequestAllocation` rows) or an unmatch asked for by one user. It
+  changes nothing until another user approves it; the approval creates (or deactivates) the
+  ``Match`` rows, which point back to the request.
 
 Writes live in ``reconciliation.services``; the rules in ``reconciliation.matching``.
 """
@@ -135,6 +139,14 @@ class Match(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     unmatch_reason = models.TextField(blank=True)
+    request = models.ForeignKey(
+        "MatchRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="matches",
+        help_text="the approved manual match request that created this match (none for a confirmed proposal)",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -161,3 +173,93 @@ class Match(models.Model):
     def __str__(self):
         target = self.payout or self.receivable
         return f"{self.get_kind_display()} {target} ← line {self.line_id} ({self.rule})"
+
+
+class MatchRequest(models.Model):
+    """A reconciliation override asked for by one user and carried out only when another approves it.
+
+    ``payout`` / ``return``: match ``line`` to ``payout``; ``collection``: book the line as
+    collections of the ``allocations``; ``unmatch``: undo ``match`` (a payout match of ``line``).
+    ``note`` is the requester's note (the reason, for an unmatch). See ``reconciliation.services``.
+    """
+
+    class Kind(models.TextChoices):
+        PAYOUT = "payout", "match to a payout"
+        RETURN = "return", "match a return to its payout"
+        COLLECTION = "collection", "book collections"
+        UNMATCH = "unmatch", "undo a payout match"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    line = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="match_requests")
+    payout = models.ForeignKey("payouts.Payout", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    match = models.ForeignKey(Match, null=True, blank=True, on_delete=models.PROTECT, related_name="unmatch_requests")
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind__in=["payout", "return"]) & Q(payout__isnull=False) & Q(match__isnull=True))
+                | (Q(kind="collection") & Q(payout__isnull=True) & Q(match__isnull=True))
+                | (Q(kind="unmatch") & Q(payout__isnull=True) & Q(match__isnull=False)),
+                name="match_request_target_fits_kind",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="pending") & Q(decided_at__isnull=True) & Q(decided_by__isnull=True))
+                | (Q(status__in=["approved", "rejected"]) & Q(decided_at__isnull=False)),
+                name="match_request_decided_shape",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(decision_reason=""), name="match_request_rejection_has_reason"
+            ),
+            # One open question per line (a match) and per match (an unmatch) at a time.
+            models.UniqueConstraint(
+                fields=["line"],
+                condition=Q(status="pending") & ~Q(kind="unmatch"),
+                name="match_request_one_pending_per_line",
+            ),
+            models.UniqueConstraint(
+                fields=["match"],
+                condition=Q(status="pending", kind="unmatch"),
+                name="match_request_one_pending_unmatch",
+            ),
+        ]
+
+    def __str__(self):
+        return f"request {self.pk}: {self.get_kind_display()} · line {self.line_id} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+
+class MatchRequestAllocation(models.Model):
+    """One receivable and the amount a ``collection`` request books on it."""
+
+    request = models.ForeignKey(MatchRequest, on_delete=models.PROTECT, related_name="allocations")
+    position = models.PositiveIntegerField()
+    receivable = models.ForeignKey("clients.Receivable", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["request_id", "position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="match_request_allocation_amount_positive"),
+            models.UniqueConstraint(fields=["request", "receivable"], name="match_request_allocation_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.receivable_id}: {self.amount}"

@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from atlas.money import round_ratio
 from payouts.models import Payout
 from reconciliation.matching import PAID_STATUSES
-from reconciliation.models import Match, Statement, StatementLine
+from reconciliation.models import Match, MatchRequest, MatchRequestAllocation, Statement, StatementLine
 
 
 @dataclass
@@ -76,7 +76,7 @@ def statements():
 
 def statement_lines(statement: Statement):
     active = Match.objects.filter(active=True).select_related(
-        "payout", "receivable__client", "transaction", "created_by"
+        "payout__client", "receivable__client", "transaction", "created_by", "request__requested_by"
     )
     return (
         StatementLine.objects.filter(statement=statement)
@@ -84,6 +84,20 @@ def statement_lines(statement: Statement):
         .prefetch_related(Prefetch("matches", queryset=active, to_attr="active_matches"))
         .order_by("entry_index", "tx_index")
     )
+
+
+def pending_requests(statement: Statement | None = None):
+    """Manual matches and unmatches waiting for a second person (oldest first), with what the page shows."""
+    allocations = MatchRequestAllocation.objects.select_related("receivable__client")
+    qs = (
+        MatchRequest.objects.filter(status=MatchRequest.Status.PENDING)
+        .select_related("line__statement", "payout__client", "match__payout__client", "requested_by")
+        .prefetch_related(Prefetch("allocations", queryset=allocations))
+        .order_by("requested_at", "id")
+    )
+    if statement is not None:
+        qs = qs.filter(line__statement=statement)
+    return qs
 
 
 def recent_matches(limit: int = 50):

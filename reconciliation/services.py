@@ -1,4 +1,5 @@
-"""Every write of the reconciliation: statement import, confirming proposals, manual match, unmatch.
+"""Every write of the reconciliation: statement import, confirming proposals, and the four-eyes manual
+match / unmatch (a request by finance, carried out when another person approves it).
 
 Keyword-only, atomic, raising :class:`ReconciliationError` with a human message; each change is
 audited (``atlas.models.audit``) in the same transaction. Money moves only through the owners'
@@ -17,11 +18,19 @@ from django.db import IntegrityError, transaction
 
 from atlas.models import audit
 from atlas.money import fmt
-from atlas.roles import FINANCE, OPS, check_role, has_role
+from atlas.roles import CREDIT, FINANCE, OPS, check_role, has_role
 from clients.models import Receivable, Transaction
 from payouts.models import Payout, PayoutStatus
 from reconciliation.matching import PAID_STATUSES, Allocation, Proposal, _is_return, propose
-from reconciliation.models import Direction, Match, Rule, Statement, StatementLine
+from reconciliation.models import (
+    Direction,
+    Match,
+    MatchRequest,
+    MatchRequestAllocation,
+    Rule,
+    Statement,
+    StatementLine,
+)
 from reconciliation.parsers import ParsedStatement, StatementError, parse_statement
 
 # Who may import statements, confirm proposals and match by hand. Marking a payout returned is
@@ -235,9 +244,13 @@ def apply_proposals(
 
 def _lock_line(line: StatementLine) -> StatementLine:
     locked = StatementLine.objects.select_for_update().select_related("statement").get(pk=line.pk)
-    if locked.matches.filter(active=True).exists():
-        raise ReconciliationError(f"line {line.pk} is already matched")
+    _check_unmatched(locked)
     return locked
+
+
+def _check_unmatched(line: StatementLine) -> None:
+    if line.matches.filter(active=True).exists():
+        raise ReconciliationError(f"line {line.pk} is already matched")
 
 
 def _apply(proposal: Proposal, *, actor, rule: str, note: str) -> list[Match]:
@@ -248,52 +261,73 @@ def _apply(proposal: Proposal, *, actor, rule: str, note: str) -> list[Match]:
     return [_record_payout(proposal.line, proposal.payout, actor=actor, rule=rule, note=note)]
 
 
-def _payout_match(line: StatementLine, p: Payout, kind: str, action: str, *, actor, rule: str, note: str) -> Match:
+def _payout_match(
+    line: StatementLine, p: Payout, kind: str, action: str, *, actor, rule: str, note: str, request=None
+) -> Match:
     """Record a line ↔ payout match (reconciled or returned) and its audit row."""
     match = Match.objects.create(
-        line=line, kind=kind, rule=rule, payout=p, amount=line.amount, note=note, created_by=_user(actor)
+        line=line,
+        kind=kind,
+        rule=rule,
+        payout=p,
+        amount=line.amount,
+        note=note,
+        created_by=_user(actor),
+        request=request,
     )
-    audit(
-        actor=actor,
-        action=action,
-        obj=match,
-        client=p.client,
-        after={"kind": kind, "rule": rule, "payout": p.payout_id, "line": line.pk, "amount": fmt(line.amount)},
-        reason=note,
-    )
+    after = {"kind": kind, "rule": rule, "payout": p.payout_id, "line": line.pk, "amount": fmt(line.amount)}
+    if request is not None:
+        after |= {"request": request.pk, "requested_by": request.requested_by.username}
+    audit(actor=actor, action=action, obj=match, client=p.client, after=after, reason=note)
     return match
 
 
-def _record_payout(line: StatementLine, payout: Payout, *, actor, rule: str, note: str) -> Match:
+# The checks below run twice for a manual match: when it is requested (no lock, so the requester hears
+# at once what is wrong) and when it is approved (under the locks, since the data may have changed).
+
+
+def _check_payout_match(line: StatementLine, p: Payout) -> None:
+    if p.status not in PAID_STATUSES:
+        raise ReconciliationError(f"payout {p.payout_id} is {p.status}, not executed")
+    if line.direction != Direction.DEBIT or _is_return(line):
+        raise ReconciliationError("only an outgoing (DBIT) line that is not a return can reconcile a payout")
+    if p.amount != line.amount or p.currency != line.currency:
+        raise ReconciliationError(
+            f"payout {p.payout_id} is {fmt(p.amount)} {p.currency}, the line {fmt(line.amount)} {line.currency}"
+        )
+    if Match.objects.filter(payout=p, kind=Match.Kind.PAYOUT, active=True).exists():
+        raise ReconciliationError(f"payout {p.payout_id} is already reconciled")
+
+
+def _check_return_match(line: StatementLine, p: Payout) -> None:
+    if p.amount != line.amount or p.currency != line.currency:
+        raise ReconciliationError(
+            f"payout {p.payout_id} is {fmt(p.amount)} {p.currency}, the return {fmt(line.amount)} {line.currency}"
+        )
+    if Match.objects.filter(payout=p, kind=Match.Kind.RETURN, active=True).exists():
+        raise ReconciliationError(f"payout {p.payout_id} already has its return line")
+    if p.status not in PAID_STATUSES:
+        raise ReconciliationError(f"payout {p.payout_id} is {p.status}: only an executed payout can be returned")
+
+
+def _record_payout(line: StatementLine, payout: Payout, *, actor, rule: str, note: str, request=None) -> Match:
     with transaction.atomic():
         line = _lock_line(line)
         p = Payout.objects.select_for_update().get(pk=payout.pk)
-        if p.status not in PAID_STATUSES:
-            raise ReconciliationError(f"payout {p.payout_id} is {p.status}, not executed")
-        if line.direction != Direction.DEBIT or _is_return(line):
-            raise ReconciliationError("only an outgoing (DBIT) line that is not a return can reconcile a payout")
-        if p.amount != line.amount or p.currency != line.currency:
-            raise ReconciliationError(
-                f"payout {p.payout_id} is {fmt(p.amount)} {p.currency}, the line {fmt(line.amount)} {line.currency}"
-            )
-        if Match.objects.filter(payout=p, kind=Match.Kind.PAYOUT, active=True).exists():
-            raise ReconciliationError(f"payout {p.payout_id} is already reconciled")
-        match = _payout_match(line, p, Match.Kind.PAYOUT, "reconciliation.match", actor=actor, rule=rule, note=note)
+        _check_payout_match(line, p)
+        match = _payout_match(
+            line, p, Match.Kind.PAYOUT, "reconciliation.match", actor=actor, rule=rule, note=note, request=request
+        )
     return match
 
 
-def _record_return(line: StatementLine, payout: Payout, *, actor, rule: str, note: str) -> Match:
+def _record_return(line: StatementLine, payout: Payout, *, actor, rule: str, note: str, request=None) -> Match:
     from payouts.services import PayoutError, payout_mark_returned
 
     with transaction.atomic():
         line = _lock_line(line)
         p = Payout.objects.select_for_update().select_related("client").get(pk=payout.pk)
-        if p.amount != line.amount or p.currency != line.currency:
-            raise ReconciliationError(
-                f"payout {p.payout_id} is {fmt(p.amount)} {p.currency}, the return {fmt(line.amount)} {line.currency}"
-            )
-        if Match.objects.filter(payout=p, kind=Match.Kind.RETURN, active=True).exists():
-            raise ReconciliationError(f"payout {p.payout_id} already has its return line")
+        _check_return_match(line, p)
         if p.status == PayoutStatus.EXECUTED:
             if not has_role(actor, OPS):
                 raise ReconciliationError(
@@ -307,14 +341,41 @@ def _record_return(line: StatementLine, payout: Payout, *, actor, rule: str, not
                 raise ReconciliationError(exc.message) from None
             except PermissionDenied as exc:
                 raise ReconciliationError(str(exc)) from None
-        elif p.status != PayoutStatus.RETURNED:
-            raise ReconciliationError(f"payout {p.payout_id} is {p.status}: only an executed payout can be returned")
-        match = _payout_match(line, p, Match.Kind.RETURN, "reconciliation.return", actor=actor, rule=rule, note=note)
+        match = _payout_match(
+            line, p, Match.Kind.RETURN, "reconciliation.return", actor=actor, rule=rule, note=note, request=request
+        )
     return match
 
 
+def _check_allocations(line: StatementLine, allocations: list[Allocation], receivables: dict) -> None:
+    """``receivables``: pk → Receivable (client loaded), read fresh by the caller."""
+    if not allocations:
+        raise ReconciliationError("no receivable to collect")
+    if line.direction != Direction.CREDIT or _is_return(line):
+        raise ReconciliationError("only an incoming (CRDT) line that is not a return can collect receivables")
+    total = sum((a.amount for a in allocations), Decimal("0"))
+    if total != line.amount:
+        raise ReconciliationError(f"allocations add up to {fmt(total)}, the line is {fmt(line.amount)}")
+    if len({a.receivable.pk for a in allocations}) != len(allocations):
+        raise ReconciliationError("a receivable appears twice")
+    for a in allocations:
+        r = receivables[a.receivable.pk]
+        if r.currency != line.currency:
+            raise ReconciliationError(f"receivable {r.receivable_id} is in {r.currency}, the line in {line.currency}")
+        if a.amount <= 0 or a.amount > r.open_amount:
+            raise ReconciliationError(
+                f"{fmt(a.amount)} for receivable {r.receivable_id} ({r.invoice_number}) exceeds its open amount "
+                f"{fmt(r.open_amount)}"
+            )
+
+
+def _receivables_of(allocations: list[Allocation]) -> dict:
+    pks = {a.receivable.pk for a in allocations}
+    return {r.pk: r for r in Receivable.objects.select_related("client").filter(pk__in=pks)}
+
+
 def _book_collections(
-    line: StatementLine, allocations: list[Allocation], *, actor, rule: str, note: str
+    line: StatementLine, allocations: list[Allocation], *, actor, rule: str, note: str, request=None
 ) -> list[Match]:
     from ledger.services import LedgerError, book_transactions
 
@@ -322,29 +383,14 @@ def _book_collections(
         raise ReconciliationError("no receivable to collect")
     with transaction.atomic():
         line = _lock_line(line)
-        if line.direction != Direction.CREDIT or _is_return(line):
-            raise ReconciliationError("only an incoming (CRDT) line that is not a return can collect receivables")
-        total = sum((a.amount for a in allocations), Decimal("0"))
-        if total != line.amount:
-            raise ReconciliationError(f"allocations add up to {fmt(total)}, the line is {fmt(line.amount)}")
-        pks = sorted({a.receivable.pk for a in allocations})
-        if len(pks) != len(allocations):
-            raise ReconciliationError("a receivable appears twice")
         # Read without a lock here: book_transactions locks the accounts and then the receivables (the ledger's
         # lock order); the open amounts are checked again under its locks once booked.
-        receivables = {r.pk: r for r in Receivable.objects.select_related("client").filter(pk__in=pks)}
+        receivables = _receivables_of(allocations)
+        _check_allocations(line, allocations, receivables)
+        pks = sorted(receivables)
         txns = []
         for n, a in enumerate(allocations, start=1):
             r = receivables[a.receivable.pk]
-            if r.currency != line.currency:
-                raise ReconciliationError(
-                    f"receivable {r.receivable_id} is in {r.currency}, the line in {line.currency}"
-                )
-            if a.amount <= 0 or a.amount > r.open_amount:
-                raise ReconciliationError(
-                    f"{fmt(a.amount)} for receivable {r.receivable_id} ({r.invoice_number}) exceeds its open amount "
-                    f"{fmt(r.open_amount)}"
-                )
             txns.append(
                 Transaction(
                     txn_id=f"BANK-{line.pk}-{n}",
@@ -387,23 +433,20 @@ def _book_collections(
                 amount=t.amount,
                 note=note,
                 created_by=_user(actor),
+                request=request,
             )
-            audit(
-                actor=actor,
-                action="reconciliation.collection",
-                obj=match,
-                client=r.client,
-                after={
-                    "kind": match.kind,
-                    "rule": rule,
-                    "receivable": r.receivable_id,
-                    "invoice": r.invoice_number,
-                    "transaction": t.txn_id,
-                    "line": line.pk,
-                    "amount": fmt(t.amount),
-                },
-                reason=note,
-            )
+            after = {
+                "kind": match.kind,
+                "rule": rule,
+                "receivable": r.receivable_id,
+                "invoice": r.invoice_number,
+                "transaction": t.txn_id,
+                "line": line.pk,
+                "amount": fmt(t.amount),
+            }
+            if request is not None:
+                after |= {"request": request.pk, "requested_by": request.requested_by.username}
+            audit(actor=actor, action="reconciliation.collection", obj=match, client=r.client, after=after, reason=note)
             matches.append(match)
     return matches
 
@@ -412,65 +455,236 @@ def _user(actor):
     return actor if getattr(actor, "pk", None) else None
 
 
-# ------------------------------------------------------------------------------------------- manual
+# ------------------------------------------------------------------------------- manual: four eyes
+#
+# A manual match or an unmatch overrides what the matcher proposed (or left unmatched). Finance asks
+# (``request_*``: nothing changes in the ledger or in the matches); another person approves
+# (:func:`approve_match_request`), which performs the override in the same transaction under row locks
+# with every check run again, or rejects it with a reason (:func:`reject_match_request`).
+
+REQUEST_ROLES = MATCH_ROLES
+# Who decides: a Credit Manager approves overrides (DOMAIN.md section 1, as for adjustments and limit
+# increases); a return marks the payout returned and books its reversal, which is Settlement Operations'
+# action (DOMAIN.md section 1; ``payout_mark_returned`` checks ``ops``), so ops decides returns.
+DECIDE_ROLES = {
+    MatchRequest.Kind.PAYOUT: (CREDIT,),
+    MatchRequest.Kind.COLLECTION: (CREDIT,),
+    MatchRequest.Kind.UNMATCH: (CREDIT,),
+    MatchRequest.Kind.RETURN: (OPS,),
+}
+ANY_DECIDER = (CREDIT, OPS)
 
 
-def manual_match_payout(*, line: StatementLine, payout: Payout, actor, note: str = "") -> Match:
-    """Finance matches a line to a payout by hand: an outgoing line reconciles it, a return returns it."""
-    check_role(actor, *MATCH_ROLES)
-    note = (note or "").strip() or "manual match"
+def can_decide(user, req: MatchRequest) -> bool:
+    """The user holds the deciding role of the request's kind and did not ask for it (four eyes)."""
+    return req.is_pending and req.requested_by_id != user.pk and has_role(user, *DECIDE_ROLES[req.kind])
+
+
+def _note(note: str, default: str = "manual match") -> str:
+    return (note or "").strip() or default
+
+
+def _payout_kind(line: StatementLine) -> str:
+    """What matching ``line`` to a payout means: its return (a return line) or its reconciliation."""
     if _is_return(line) or (line.direction == Direction.CREDIT and line.end_to_end_id):
-        return _record_return(line, payout, actor=actor, rule=Rule.MANUAL, note=note)
+        return MatchRequest.Kind.RETURN
     if line.direction == Direction.CREDIT:
         raise ReconciliationError("an incoming line without return information cannot be matched to a payout")
-    return _record_payout(line, payout, actor=actor, rule=Rule.MANUAL, note=note)
+    return MatchRequest.Kind.PAYOUT
 
 
-def manual_match_receivables(
-    *, line: StatementLine, allocations: list[tuple[Receivable, Decimal]], actor, note: str = ""
-) -> list[Match]:
-    """Finance matches an incoming line to receivables by hand; each allocation is booked as a collection."""
-    check_role(actor, *MATCH_ROLES)
-    note = (note or "").strip() or "manual match"
-    return _book_collections(
-        line, [Allocation(r, Decimal(a)) for r, a in allocations], actor=actor, rule=Rule.MANUAL, note=note
+def _create_request(*, actor, audit_after: dict, allocations=(), **fields) -> MatchRequest:
+    try:
+        with transaction.atomic():
+            req = MatchRequest.objects.create(requested_by=actor, **fields)
+            MatchRequestAllocation.objects.bulk_create(
+                MatchRequestAllocation(request=req, position=n, receivable=a.receivable, amount=a.amount)
+                for n, a in enumerate(allocations, start=1)
+            )
+            audit(
+                actor=actor,
+                action="reconciliation.request",
+                obj=req,
+                client=audit_after.pop("_client", None),
+                after={"kind": req.kind, "line": req.line_id, **audit_after},
+                reason=req.note,
+            )
+    except IntegrityError:
+        line = fields["line"]
+        if fields["kind"] == MatchRequest.Kind.UNMATCH:
+            raise ReconciliationError(f"match {fields['match'].pk} already has a pending unmatch request") from None
+        raise ReconciliationError(f"line {line.pk} already has a pending request; approve or reject it first") from None
+    return req
+
+
+def request_payout_match(*, line: StatementLine, payout: Payout, actor, note: str = "") -> MatchRequest:
+    """Finance asks to match a line to a payout by hand: an outgoing line reconciles it, a return returns it.
+
+    Nothing is matched or booked until another person approves (:func:`approve_match_request`).
+    """
+    check_role(actor, *REQUEST_ROLES)
+    kind = _payout_kind(line)
+    _check_unmatched(line)
+    p = Payout.objects.select_related("client").get(pk=payout.pk)
+    (_check_return_match if kind == MatchRequest.Kind.RETURN else _check_payout_match)(line, p)
+    return _create_request(
+        actor=actor,
+        kind=kind,
+        line=line,
+        payout=p,
+        note=_note(note),
+        audit_after={"payout": p.payout_id, "amount": fmt(line.amount), "_client": p.client},
     )
 
 
-def unmatch(*, match: Match, actor, reason: str) -> Match:
-    """Undo a payout reconciliation (no money had moved). Booked collections and returns are final."""
-    check_role(actor, *MATCH_ROLES)
+def request_receivables_match(
+    *, line: StatementLine, allocations: list[tuple[Receivable, Decimal]], actor, note: str = ""
+) -> MatchRequest:
+    """Finance asks to book an incoming line as collections of receivables (one per allocation)."""
+    check_role(actor, *REQUEST_ROLES)
+    allocs = [Allocation(r, Decimal(a)) for r, a in allocations]
+    _check_unmatched(line)
+    receivables = _receivables_of(allocs)
+    _check_allocations(line, allocs, receivables)
+    clients = {receivables[a.receivable.pk].client for a in allocs}
+    return _create_request(
+        actor=actor,
+        kind=MatchRequest.Kind.COLLECTION,
+        line=line,
+        note=_note(note),
+        allocations=allocs,
+        audit_after={
+            "allocations": [[receivables[a.receivable.pk].receivable_id, fmt(a.amount)] for a in allocs],
+            "_client": clients.pop() if len(clients) == 1 else None,
+        },
+    )
+
+
+def _check_unmatchable(m: Match) -> None:
+    if not m.active:
+        raise ReconciliationError(f"match {m.pk} is already undone")
+    if m.kind != Match.Kind.PAYOUT:
+        raise ReconciliationError(
+            f"a {m.get_kind_display()} moved money in the ledger and cannot be unmatched; correct it with an adjustment"
+        )
+
+
+def request_unmatch(*, match: Match, actor, reason: str) -> MatchRequest:
+    """Finance asks to undo a payout reconciliation (no money had moved). Booked collections and returns are
+    final."""
+    check_role(actor, *REQUEST_ROLES)
     reason = (reason or "").strip()
     if not reason:
         raise ReconciliationError("Give a reason to unmatch.")
+    m = Match.objects.select_related("payout__client").get(pk=match.pk)
+    _check_unmatchable(m)
+    return _create_request(
+        actor=actor,
+        kind=MatchRequest.Kind.UNMATCH,
+        line=m.line,
+        match=m,
+        note=reason,
+        audit_after={"match": m.pk, "payout": m.payout.payout_id, "_client": m.payout.client},
+    )
+
+
+def _unmatch(req: MatchRequest, *, actor) -> Match:
     from django.utils import timezone
 
+    m = Match.objects.select_for_update(of=("self",)).select_related("payout__client", "line").get(pk=req.match_id)
+    _check_unmatchable(m)
+    m.active = False
+    m.unmatched_at = timezone.now()
+    m.unmatched_by = _user(actor)
+    m.unmatch_reason = req.note
+    m.save(update_fields=["active", "unmatched_at", "unmatched_by", "unmatch_reason"])
+    audit(
+        actor=actor,
+        action="reconciliation.unmatch",
+        obj=m,
+        client=m.payout.client if m.payout_id else None,
+        before={
+            "kind": m.kind,
+            "rule": m.rule,
+            "payout": m.payout.payout_id if m.payout_id else None,
+            "line": m.line_id,
+        },
+        after={"active": False, "request": req.pk, "requested_by": req.requested_by.username},
+        reason=req.note,
+    )
+    return m
+
+
+def _locked_request(request: MatchRequest) -> MatchRequest:
+    return (
+        MatchRequest.objects.select_for_update(of=("self",))
+        .select_related("line__statement", "payout", "requested_by")
+        .get(pk=request.pk)
+    )
+
+
+def approve_match_request(*, request: MatchRequest, actor) -> MatchRequest:
+    """Carry out the request: exactly what the single manual step did before, in one transaction.
+
+    The approver holds the kind's deciding role (:data:`DECIDE_ROLES`) and is not the requester (four
+    eyes). The request row is locked first, then the line, the payout or the accounts and receivables
+    (as a confirmed proposal locks them); the state is checked again under the locks. Approving an
+    approved request does nothing more.
+    """
+    from django.utils import timezone
+
+    check_role(actor, *DECIDE_ROLES[request.kind])
     with transaction.atomic():
-        m = Match.objects.select_for_update(of=("self",)).select_related("payout__client", "line").get(pk=match.pk)
-        if not m.active:
-            return m
-        if m.kind != Match.Kind.PAYOUT:
-            raise ReconciliationError(
-                f"a {m.get_kind_display()} moved money in the ledger and cannot be unmatched; "
-                "correct it with an adjustment"
-            )
-        m.active = False
-        m.unmatched_at = timezone.now()
-        m.unmatched_by = _user(actor)
-        m.unmatch_reason = reason
-        m.save(update_fields=["active", "unmatched_at", "unmatched_by", "unmatch_reason"])
+        req = _locked_request(request)
+        if req.status == MatchRequest.Status.APPROVED:
+            return req  # already done: nothing more to book
+        if req.status != MatchRequest.Status.PENDING:
+            raise ReconciliationError(f"This request is {req.status}; only a pending request can be approved.")
+        if req.requested_by_id == actor.pk:
+            raise ReconciliationError("Four eyes: you asked for this, so another person must approve it.")
+        if req.kind == MatchRequest.Kind.UNMATCH:
+            done = {"match": _unmatch(req, actor=actor).pk}
+        elif req.kind == MatchRequest.Kind.COLLECTION:
+            allocs = [Allocation(a.receivable, a.amount) for a in req.allocations.select_related("receivable__client")]
+            matches = _book_collections(req.line, allocs, actor=actor, rule=Rule.MANUAL, note=req.note, request=req)
+            done = {"matches": [m.pk for m in matches]}
+        else:
+            record = _record_return if req.kind == MatchRequest.Kind.RETURN else _record_payout
+            done = {"match": record(req.line, req.payout, actor=actor, rule=Rule.MANUAL, note=req.note, request=req).pk}
+        req.status = MatchRequest.Status.APPROVED
+        req.decided_by, req.decided_at = actor, timezone.now()
+        req.save(update_fields=["status", "decided_by", "decided_at"])
         audit(
             actor=actor,
-            action="reconciliation.unmatch",
-            obj=m,
-            client=m.payout.client if m.payout_id else None,
-            before={
-                "kind": m.kind,
-                "rule": m.rule,
-                "payout": m.payout.payout_id if m.payout_id else None,
-                "line": m.line_id,
-            },
-            after={"active": False},
+            action="reconciliation.request_approved",
+            obj=req,
+            before={"status": "pending"},
+            after={"status": "approved", "kind": req.kind, "requested_by": req.requested_by.username, **done},
+        )
+    return req
+
+
+def reject_match_request(*, request: MatchRequest, actor, reason: str) -> MatchRequest:
+    """Refuse the request with a reason: nothing is matched, booked or undone."""
+    from django.utils import timezone
+
+    check_role(actor, *DECIDE_ROLES[request.kind])
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReconciliationError("Give a reason to reject.")
+    with transaction.atomic():
+        req = _locked_request(request)
+        if req.status != MatchRequest.Status.PENDING:
+            raise ReconciliationError(f"This request is {req.status}; only a pending request can be rejected.")
+        req.status = MatchRequest.Status.REJECTED
+        req.decided_by, req.decided_at, req.decision_reason = actor, timezone.now(), reason
+        req.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        audit(
+            actor=actor,
+            action="reconciliation.request_rejected",
+            obj=req,
+            before={"status": "pending"},
+            after={"status": "rejected", "kind": req.kind, "requested_by": req.requested_by.username},
             reason=reason,
         )
-    return m
+    return req

@@ -10,4 +10,5 @@ urlpatterns = [
     path("statements/<int:pk>/confirm/", views.confirm, name="confirm"),
     path("lines/<int:pk>/match/", views.manual_match, name="manual_match"),
     path("matches/<int:pk>/unmatch/", views.unmatch, name="unmatch"),
+    path("requests/<int:pk>/decide/", views.decide, name="decide"),
 ]

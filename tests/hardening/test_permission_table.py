@@ -57,8 +57,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reconciliation:upload": frozenset({FINANCE}),
     "reconciliation:statement": EVERYONE,
     "reconciliation:confirm": frozenset({FINANCE, OPS}),
-    "reconciliation:manual_match": frozenset({FINANCE}),
-    "reconciliation:unmatch": frozenset({FINANCE}),
+    "reconciliation:manual_match": frozenset({FINANCE}),  # a request: nothing moves until another person approves
+    "reconciliation:unmatch": frozenset({FINANCE}),  # a request, as above
+    "reconciliation:decide": frozenset({CREDIT, OPS}),  # the service: credit, or ops for a return; never the requester
     "imports:upload": frozenset({OPS}),
     "imports:detail": frozenset({OPS}),
     "imports:status": frozenset({OPS}),
@@ -76,6 +77,7 @@ MONEY_MOVING = {
     "risk:reserves_release",
     "risk:limit_approve",
     "imports:confirm",
+    "reconciliation:decide",
 }
 
 FILLERS = {"int": 987654321, "str": "NO-SUCH-ID", "slug": "no-such-id", "path": "no/such", "uuid": None}

@@ -236,6 +236,14 @@ def test_roles(users):
         services.apply_proposals(actor=users["credit"])
 
 
+def approved(req, actor):
+    """Approve a four-eyes request (reconciliation.services) and return it fresh."""
+    services.approve_match_request(request=req, actor=actor)
+    req.refresh_from_db()
+    assert req.status == "approved" and req.decided_by == actor
+    return req
+
+
 def test_manual_match_and_unmatch_are_audited(users):
     client = funded_client()
     [payout] = execute_payouts([(client, "1500.00")], users)
@@ -246,21 +254,43 @@ def test_manual_match_and_unmatch_are_audited(users):
     assert not proposal.matched
     line = proposal.line
 
-    match = services.manual_match_payout(line=line, payout=payout, actor=users["finance"], note="bank lost the id")
-    assert (match.rule, match.created_by, match.note) == ("manual", users["finance"], "bank lost the id")
+    req = services.request_payout_match(line=line, payout=payout, actor=users["finance"], note="bank lost the id")
+    assert not Match.objects.exists()  # a request matches nothing
+    approved(req, users["credit"])
+    match = Match.objects.get(active=True)
+    assert (match.rule, match.created_by, match.note, match.request) == (
+        "manual",
+        users["credit"],
+        "bank lost the id",
+        req,
+    )
     with pytest.raises(services.ReconciliationError, match="Give a reason"):
-        services.unmatch(match=match, actor=users["finance"], reason=" ")
-    services.unmatch(match=match, actor=users["finance"], reason="wrong payout")
+        services.request_unmatch(match=match, actor=users["finance"], reason=" ")
+    unreq = services.request_unmatch(match=match, actor=users["finance"], reason="wrong payout")
     match.refresh_from_db()
-    assert not match.active and match.unmatched_by == users["finance"] and match.unmatch_reason == "wrong payout"
+    assert match.active  # still matched until approved
+    approved(unreq, users["credit"])
+    match.refresh_from_db()
+    assert not match.active and match.unmatched_by == users["credit"] and match.unmatch_reason == "wrong payout"
     actions = list(
         AuditEvent.objects.filter(object_type="reconciliation.match", object_id=str(match.pk)).values_list(
             "action", "actor__username"
         )
     )
-    assert sorted(actions) == [("reconciliation.match", "finance"), ("reconciliation.unmatch", "finance")]
+    assert sorted(actions) == [("reconciliation.match", "credit"), ("reconciliation.unmatch", "credit")]
+    requests = list(
+        AuditEvent.objects.filter(object_type="reconciliation.matchrequest")
+        .order_by("pk")
+        .values_list("action", "actor__username", "object_id")
+    )
+    assert requests == [
+        ("reconciliation.request", "finance", str(req.pk)),
+        ("reconciliation.request_approved", "credit", str(req.pk)),
+        ("reconciliation.request", "finance", str(unreq.pk)),
+        ("reconciliation.request_approved", "credit", str(unreq.pk)),
+    ]
     # matched again after the unmatch: the history stays
-    services.manual_match_payout(line=line, payout=payout, actor=users["finance"])
+    approved(services.request_payout_match(line=line, payout=payout, actor=users["finance"]), users["credit"])
     assert Match.objects.filter(payout=payout).count() == 2
     assert Match.objects.filter(payout=payout, active=True).count() == 1
 
@@ -272,12 +302,16 @@ def test_manual_collection_and_its_limits(users):
     statement = services.import_statement(content=content, file_name="s.csv", actor=users["finance"]).statement
     line = statement.lines.get(direction="CRDT")
     with pytest.raises(services.ReconciliationError, match="allocations add up to 2999.00, the line is 3000.00"):
-        services.manual_match_receivables(line=line, allocations=[(r, Decimal("2999.00"))], actor=users["finance"])
-    [m] = services.manual_match_receivables(line=line, allocations=[(r, Decimal("3000.00"))], actor=users["finance"])
+        services.request_receivables_match(line=line, allocations=[(r, Decimal("2999.00"))], actor=users["finance"])
+    req = services.request_receivables_match(line=line, allocations=[(r, Decimal("3000.00"))], actor=users["finance"])
     r.refresh_from_db()
-    assert r.collected == Decimal("3000.00") and m.rule == "manual"
+    assert r.collected == Decimal("0.00")  # nothing booked by the request
+    approved(req, users["credit"])
+    [m] = Match.objects.filter(line=line)
+    r.refresh_from_db()
+    assert r.collected == Decimal("3000.00") and m.rule == "manual" and m.request == req
     with pytest.raises(services.ReconciliationError, match="cannot be unmatched"):
-        services.unmatch(match=m, actor=users["finance"], reason="oops")
+        services.request_unmatch(match=m, actor=users["finance"], reason="oops")
     verify_ledger()
 
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from atlas.roles import ROLES
-from reconciliation.models import Match, Statement, StatementLine
+from reconciliation.models import Match, MatchRequest, Statement, StatementLine
 from tests.factories import ReceivableFactory
 from tests.reconciliation.factories import IBAN_A, IBAN_B, IBAN_C, execute_payouts, funded_client, sample
 
@@ -119,18 +119,37 @@ def test_ops_confirms_a_return_from_the_page(client_as, users):
 
 
 def test_manual_match_and_unmatch_views(client_as, users):
+    """Finance asks on the statement page, a Credit Manager approves there: the match, then its undoing."""
     [payout] = execute_payouts([(funded_client(), "1500.00")], users)
     upload(client_as("finance"), "s.xml", sample("single_payout.xml", E2E_1="NOTPROVIDED").replace(b"DE89 ", b"XX89 "))
     line = Statement.objects.get().lines.get()
+    page = reverse("reconciliation:statement", args=[line.statement_id])
     finance = client_as("finance")
     finance.post(reverse("reconciliation:manual_match", args=[line.pk]), {"payout_id": payout.payout_id, "note": "ok"})
+    req = MatchRequest.objects.get(status="pending")
+    assert (req.kind, req.payout, req.requested_by) == ("payout", payout, users["finance"])
+    assert not Match.objects.exists()
+    assert "Waiting for a second person" in finance.get(page).content.decode()
+
+    credit = client_as("credit")
+    html = credit.get(page).content.decode()
+    assert f'action="{reverse("reconciliation:decide", args=[req.pk])}"' in html and "data-confirm=" in html
+    response = credit.post(reverse("reconciliation:decide", args=[req.pk]), {"decision": "approve"})
+    assert response.status_code == 302
     match = Match.objects.get(active=True)
-    assert match.rule == "manual" and match.created_by == users["finance"]
+    assert match.rule == "manual" and match.created_by == users["credit"] and match.request == req
+
     assert client_as("ops").post(reverse("reconciliation:unmatch", args=[match.pk]), {"reason": "x"}).status_code == 403
     finance = client_as("finance")
     finance.post(reverse("reconciliation:unmatch", args=[match.pk]), {"reason": "wrong"})
     match.refresh_from_db()
-    assert not match.active
+    assert match.active  # only asked
+    unreq = MatchRequest.objects.get(status="pending", kind="unmatch")
+    client_as("credit").post(
+        reverse("reconciliation:decide", args=[unreq.pk]), {"decision": "approve", "next": "index"}
+    )
+    match.refresh_from_db()
+    assert not match.active and match.unmatched_by == users["credit"]
 
 
 def test_index_query_count_stays_flat(client_as, users):
