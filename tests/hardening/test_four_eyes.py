@@ -5,7 +5,9 @@ check alone would let them through: only the four-eyes rule can refuse. Each tes
 a second person completes the step, so the refusal is about the person, not a broken action.
 
 Manual adjustments and write-offs go through ``ledger.adjustments`` (request, then approval by
-another Credit Manager). Reconciliation has no override step in this prototype (see the report).
+another Credit Manager). Reconciliation overrides (a manual match, an unmatch) go through
+``reconciliation.services`` (finance asks; another Credit Manager, or Settlement Operations for a
+return, approves).
 """
 
 from __future__ import annotations
@@ -158,3 +160,68 @@ def test_adjustment_and_write_off_need_another_credit_manager(both, other_credit
     approve_request(request=wo, actor=other_credit)
     receivable.refresh_from_db()
     assert receivable.written_off == D("300.00")
+
+
+@pytest.mark.django_db
+def test_reconciliation_overrides_need_a_second_person(other_credit):
+    """A manual collection, an unmatch and a return, each asked by someone who also holds the deciding role."""
+    from ledger.models import Account, JournalEntry
+    from reconciliation import services as recon
+    from reconciliation.models import Match
+    from tests.factories import ReceivableFactory
+    from tests.reconciliation.factories import execute_payouts, sample
+    from tests.reconciliation.factories import funded_client as recon_client
+
+    finance_credit = UserFactory(username="fincredit", roles=["finance", "credit"])
+    finance_ops = UserFactory(username="finops", roles=["finance", "ops"])
+    ops = UserFactory(username="ops", roles=["ops"])
+    people = {"ops": ops, "credit": other_credit}
+
+    # A collection: nothing is booked for the requester, the other Credit Manager books it.
+    client = recon_client()
+    r = ReceivableFactory(client=client, face_value=D("3000.00"))
+    content = sample("statement.csv", E2E_1="").replace(b"Invoices INV-A001, INV-A002", b"payment")
+    statement = recon.import_statement(content=content, file_name="s.csv", actor=finance_credit).statement
+    line = statement.lines.get(direction="CRDT")
+    req = recon.request_receivables_match(line=line, allocations=[(r, D("3000.00"))], actor=finance_credit)
+    entries = JournalEntry.objects.count()
+    with pytest.raises(recon.ReconciliationError, match="Four eyes"):
+        recon.approve_match_request(request=req, actor=finance_credit)
+    req.refresh_from_db()
+    assert req.status == "pending" and JournalEntry.objects.count() == entries
+    recon.approve_match_request(request=req, actor=other_credit)
+    r.refresh_from_db()
+    assert r.collected == D("3000.00")
+
+    # An unmatch of a payout match.
+    [p] = execute_payouts([(recon_client(), "1500.00")], people)
+    out = recon.import_statement(
+        content=sample("single_payout.xml", E2E_1=p.end_to_end_id), file_name="out.xml", actor=finance_credit
+    ).statement
+    recon.apply_proposals(actor=finance_credit, statement=out)
+    match = Match.objects.get(payout=p, kind="payout")
+    unreq = recon.request_unmatch(match=match, actor=finance_credit, reason="wrong line")
+    with pytest.raises(recon.ReconciliationError, match="Four eyes"):
+        recon.approve_match_request(request=unreq, actor=finance_credit)
+    match.refresh_from_db()
+    assert match.active
+    recon.approve_match_request(request=unreq, actor=other_credit)
+    match.refresh_from_db()
+    assert not match.active
+
+    # A return: decided by Settlement Operations, never by the requester who also holds ops.
+    back = recon.import_statement(
+        content=sample("return.xml", E2E_1=p.end_to_end_id), file_name="ret.xml", actor=finance_ops
+    ).statement
+    ret = recon.request_payout_match(line=back.lines.get(), payout=p, actor=finance_ops)
+    bank = Account.objects.get(client=None, kind="bank", currency="EUR")
+    bank_before = bank.balance
+    with pytest.raises(recon.ReconciliationError, match="Four eyes"):
+        recon.approve_match_request(request=ret, actor=finance_ops)
+    p.refresh_from_db()
+    bank.refresh_from_db()
+    assert p.status == "executed" and bank.balance == bank_before
+    recon.approve_match_request(request=ret, actor=ops)
+    p.refresh_from_db()
+    bank.refresh_from_db()
+    assert p.status == "returned" and bank.balance == bank_before + D("1500.00")
