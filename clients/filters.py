@@ -11,6 +11,7 @@ from django import forms
 from django.db.models import Q
 
 from atlas.filters import AsOfFilter, bootstrap_form
+from atlas.widgets import Select
 from clients.models import Client, Currency, Partner
 
 BAND_OK, BAND_WARNING, BAND_OVER = "ok", "warning", "over"
@@ -25,11 +26,12 @@ class ClientFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Client id or name"})
     )
-    status = django_filters.ChoiceFilter(choices=Client.Status.choices, empty_label="Any status")
-    currency = django_filters.ChoiceFilter(choices=Currency.choices, empty_label="Any currency")
-    partner = django_filters.ModelChoiceFilter(queryset=Partner.objects.all(), empty_label="Any partner")
+    status = django_filters.ChoiceFilter(choices=Client.Status.choices, empty_label="Any status", widget=Select)
+    currency = django_filters.ChoiceFilter(choices=Currency.choices, empty_label="Any currency", widget=Select)
+    # One option per partner (grows with the book): atlas.widgets.Select renders it without a template per option.
+    partner = django_filters.ModelChoiceFilter(queryset=Partner.objects.all(), empty_label="Any partner", widget=Select)
     band = django_filters.ChoiceFilter(
-        choices=BAND_CHOICES, method="filter_band", label="Exposure band", empty_label="Any band"
+        choices=BAND_CHOICES, method="filter_band", label="Exposure band", empty_label="Any band", widget=Select
     )
 
     class Meta:

@@ -10,6 +10,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from atlas.widgets import Select
 from clients.models import Currency
 from ledger.models import Account, AccountKind
 
@@ -25,19 +26,19 @@ class AccountFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         choices=AccountKind.choices,
         empty_label="any kind",
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=Select(attrs={"class": "form-select form-select-sm"}),
     )
     currency = django_filters.ChoiceFilter(
         choices=Currency.choices,
         empty_label="any currency",
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=Select(attrs={"class": "form-select form-select-sm"}),
     )
     owner = django_filters.ChoiceFilter(
         label="Client or house",
         choices=OWNER_CHOICES,
         empty_label="client and house",
         method="filter_owner",
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=Select(attrs={"class": "form-select form-select-sm"}),
     )
 
     class Meta:

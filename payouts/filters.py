@@ -7,6 +7,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from atlas.widgets import Select
 from clients.models import Currency
 from payouts.checks import CHECK_CODES
 from payouts.models import Payout
@@ -23,7 +24,7 @@ class PayoutFilter(django_filters.FilterSet):
     currency = django_filters.ChoiceFilter(
         choices=Currency.choices,
         empty_label="any currency",
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=Select(attrs={"class": "form-select form-select-sm"}),
     )
     amount_min = django_filters.NumberFilter(
         field_name="amount",
@@ -39,7 +40,7 @@ class PayoutFilter(django_filters.FilterSet):
         choices=[(code, code) for code in CHECK_CODES],
         empty_label="any check",
         method="filter_check",
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=Select(attrs={"class": "form-select form-select-sm"}),
     )
 
     class Meta:
