@@ -358,6 +358,32 @@ def test_bad_input_is_shown_beside_the_field(client_as, users, collection_case, 
     assert match.active and not MatchRequest.objects.filter(kind="unmatch").exists()
 
 
+def test_refusals_of_the_services_are_shown_on_the_page(client_as, users, collection_case):
+    """A stale page (the request was rejected meanwhile) or a crafted post: a clear message, never a 500."""
+    _, r0, _, line = collection_case
+    req = services.request_receivables_match(line=line, allocations=[(r0, D("3000.00"))], actor=users["finance"])
+    services.reject_match_request(request=req, actor=users["credit"], reason="wrong invoice")
+    before = state()
+    response = client_as("credit").post(reverse("reconciliation:decide", args=[req.pk]), {"decision": "approve"})
+    assert response.status_code == 200
+    page = htmllib.unescape(response.content.decode())
+    assert f"Request {req.pk}: nothing was changed." in page
+    assert "<li>This request is rejected; only a pending request can be approved.</li>" in page
+    approved = services.request_receivables_match(line=line, allocations=[(r0, D("3000.00"))], actor=users["finance"])
+    services.approve_match_request(request=approved, actor=users["credit"])
+    [collection] = Match.objects.filter(line=line)
+    response = client_as("finance").post(reverse("reconciliation:unmatch", args=[collection.pk]), {"reason": "oops"})
+    assert response.status_code == 200
+    assert "cannot be unmatched; correct it with an adjustment" in response.content.decode()
+    response = client_as("finance").post(reverse("reconciliation:manual_match", args=[line.pk]), {"payout_id": "X"})
+    assert response.status_code == 200  # the line is matched: no form any more, the summary says why
+    assert f"Line {line.pk}: nothing was changed." in response.content.decode()
+    assert "<li>Payout id: No payout X.</li>" in response.content.decode()
+    assert MatchRequest.objects.filter(status="pending").count() == 0
+    assert Match.objects.filter(line=line, active=True).count() == 1
+    assert state() != before  # only the approved collection changed anything
+
+
 def test_pages_query_counts_do_not_grow_with_requests(client_as, users):
     """Each pending request (payout match approved + its unmatch asked, collection asked) adds no query."""
     client = funded_client()
