@@ -333,20 +333,6 @@ def _receivable_state(r: Receivable, advance_rate: Decimal) -> ReceivableState:
     )
 
 
-@dataclass(slots=True)
-class _RecRow:
-    """The receivable columns booking reads and maintains (rows, not model instances)."""
-
-    pk: int
-    client_id: int
-    currency: str
-    face_value: Decimal
-    advanced: Decimal
-    reduced: Decimal
-    collected: Decimal
-    written_off: Decimal
-
-
 _NORMAL_SIDE_BY_KIND = {str(kind): NORMAL_SIDE[kind].value for kind in NORMAL_SIDE}
 
 
@@ -358,7 +344,14 @@ def _normal_side(key) -> str:
 BOOK_CHUNK = 20000  # entries written per _write call (memory stays flat on a large import)
 
 
-def book_transactions(transactions, *, evaluate_alerts: bool = True, keep_entries: bool = True) -> list[JournalEntry]:
+def book_transactions(
+    transactions,
+    *,
+    evaluate_alerts: bool = True,
+    keep_entries: bool = True,
+    booker: TransactionBooker | None = None,
+    final: bool = True,
+) -> list[JournalEntry]:
     """Book saved :class:`Transaction` rows by the posting rules, in (date, row) order.
 
     Transactions already booked are skipped (idempotent). Creates the reserve tranches of
@@ -367,30 +360,143 @@ def book_transactions(transactions, *, evaluate_alerts: bool = True, keep_entrie
     chunks of :data:`BOOK_CHUNK` while no violation has been found, and the savepoint rolls
     them back if one is). ``keep_entries=False`` returns ``[]`` instead of the entries (a
     large import only needs the count: every transaction it hands over is booked or it fails).
+
+    ``booker``: feed this :class:`TransactionBooker` instead (the caller's transaction; chunks
+    handed over in booking order, each after the one before); ``final=False`` only adds the
+    chunk, ``final=True`` finishes the booking (writes the rest, raises the violations).
     """
     txns = sorted(transactions, key=lambda t: (t.date, t.source_row or 0, t.pk))
+    if booker is not None:
+        booker.add(txns)
+        if not final:
+            return []
+        entries = booker.finish()
+        if evaluate_alerts:
+            _after_booking(set(booker.clients))
+        return entries
     if not txns:
         return []
     with transaction.atomic():
+        booker = TransactionBooker(keep_entries=keep_entries)
+        booker.add(txns)
+        entries = booker.finish()
+    if evaluate_alerts:
+        _after_booking(set(booker.clients))
+    return entries
+
+
+class TransactionBooker:
+    """:func:`book_transactions` fed in pieces: ``add(chunk)`` for each chunk in booking order, then
+    ``finish()``. Call inside ``transaction.atomic()`` (the caller's block rolls back a failure).
+
+    The rule state (account balances, receivable totals) stays in memory between chunks, so
+    feeding transactions already in (date, row) order chunk by chunk books exactly what one
+    :func:`book_transactions` call over all of them books (the import streams its Transactions
+    sheet this way). Clients' accounts and receivables are loaded and locked when a chunk first
+    refers to them (``preload`` locks a known set of clients' accounts up front, in one sorted
+    lock). Violations are collected; once one is found nothing more is written, later chunks are
+    still checked, and ``finish`` raises them all as :class:`LedgerError` (``.transactions``: the
+    refused transactions by pk).
+    """
+
+    def __init__(self, *, keep_entries: bool = True):
+        self.keep_entries = keep_entries
+        self.clients: dict[int, Client] = {}
+        self.client_accts: dict = {}
+        self.house_accts: dict = {}
+        self.locked: dict[int, Account] = {}
+        self.rec_client: dict[int, int] = {}  # receivable pk → its client pk
+        self.rstates: dict[int, ReceivableState] = {}
+        self.state = BookState()
+        self.problems: list[tuple] = []
+        self.refused: dict = {}
+        self.specs: list[EntrySpec] = []
+        self.tranches: list[tuple] = []
+        self.entries: list[JournalEntry] = []
+        self.count = 0
+        self._zeros: dict = {}
+
+    def preload(self, client_pks) -> None:
+        """Load and lock the accounts of these clients now (one sorted lock)."""
+        self._load_clients(set(client_pks))
+
+    def _load_clients(self, pks: set) -> None:
+        pks = pks - self.clients.keys()
+        if not pks:
+            return
+        clients = {c.pk: c for c in Client.objects.filter(pk__in=pks)}
+        accts, house = ensure_accounts(clients.values())
+        fresh = [a.pk for a in (*accts.values(), *house.values()) if a.pk not in self.locked]
+        self.locked.update(_lock_accounts(fresh))
+        balances = self.state.balances
+        for (client_pk, kind), a in accts.items():
+            if (client_pk, kind) not in self.client_accts:
+                self.client_accts[(client_pk, kind)] = a
+                balances[("c", client_pk, kind)] = self.locked[a.pk].balance
+        for (cur, kind), a in house.items():
+            if (cur, kind) not in self.house_accts:
+                self.house_accts[(cur, kind)] = a
+                balances[("h", cur, kind)] = self.locked[a.pk].balance
+        self.clients.update(clients)
+
+    def _zero(self, value: Decimal) -> Decimal:
+        """One shared object per zero of a scale (a large import loads 100,000 receivables at 0.00)."""
+        if value:
+            return value
+        return self._zeros.setdefault(value.as_tuple().exponent, value)
+
+    def _load(self, txns) -> None:
+        rec_pks = sorted({t.receivable_id for t in txns if t.receivable_id} - self.rec_client.keys())
+        rows = []
+        if rec_pks:
+            rows = list(
+                Receivable.objects.select_for_update()
+                .filter(pk__in=rec_pks)
+                .order_by("pk")
+                .values_list(
+                    "pk", "client_id", "currency", "face_value", "advanced", "reduced", "collected", "written_off"
+                )
+            )
+        self._load_clients({t.client_id for t in txns} | {r[1] for r in rows})
+        z = self._zero
+        for pk, client_pk, currency, face_value, advanced, reduced, collected, written_off in rows:
+            self.rec_client[pk] = client_pk
+            self.rstates[pk] = ReceivableState(
+                face_value=face_value,
+                advance_cap=round_money(self.clients[client_pk].advance_rate * face_value, currency),
+                advanced=z(advanced),
+                reduced=z(reduced),
+                collected=z(collected),
+                written_off=z(written_off),
+            )
+
+    def _flush(self) -> None:
+        self.entries.extend(_write(self.specs, self.locked, instances=self.keep_entries))
+        insert_rows(
+            ReserveTranche,
+            ["client_id", "transaction_id", "amount", "currency", "created_on", "due_date"],
+            self.tranches,
+        )
+        self.specs.clear()
+        self.tranches.clear()
+
+    def add(self, txns) -> None:
+        """Book ``txns`` (in booking order, after every earlier chunk)."""
+        if not txns:
+            return
         booked = set(
             JournalEntry.objects.filter(
                 source_type=SourceType.TRANSACTION, transaction_id__in=[t.pk for t in txns]
             ).values_list("transaction_id", flat=True)
         )
-        txns = [t for t in txns if t.pk not in booked]
+        if booked:
+            txns = [t for t in txns if t.pk not in booked]
         if not txns:
-            return []
-        clients = {c.pk: c for c in Client.objects.filter(pk__in={t.client_id for t in txns})}
-        client_accts, house_accts = ensure_accounts(clients.values())
-        locked = _lock_accounts([a.pk for a in client_accts.values()] + [a.pk for a in house_accts.values()])
-        rec_pks = sorted({t.receivable_id for t in txns if t.receivable_id})
-        receivables = {
-            pk: _RecRow(pk, *rest)
-            for pk, *rest in Receivable.objects.select_for_update()
-            .filter(pk__in=rec_pks)
-            .order_by("pk")
-            .values_list("pk", "client_id", "currency", "face_value", "advanced", "reduced", "collected", "written_off")
-        }
+            return
+        self._load(txns)
+        clients, rstates, rec_client, state = self.clients, self.rstates, self.rec_client, self.state
+        client_accts, house_accts, locked = self.client_accts, self.house_accts, self.locked
+        problems, specs, tranches = self.problems, self.specs, self.tranches
 
         def account_for(key) -> Account:
             kind = key[2]
@@ -398,32 +504,13 @@ def book_transactions(transactions, *, evaluate_alerts: bool = True, keep_entrie
                 return locked[client_accts[(key[1], kind)].pk]
             return locked[house_accts[(key[1], kind)].pk]
 
-        state = BookState()
-        for (client_pk, kind), a in client_accts.items():
-            state.balances[("c", client_pk, kind)] = locked[a.pk].balance
-        for (cur, kind), a in house_accts.items():
-            state.balances[("h", cur, kind)] = locked[a.pk].balance
-        rstates = {pk: _receivable_state(r, clients[r.client_id].advance_rate) for pk, r in receivables.items()}
-
-        problems, specs, tranches, entries = [], [], [], []
-
-        def flush():
-            entries.extend(_write(specs, locked, instances=keep_entries))
-            insert_rows(
-                ReserveTranche,
-                ["client_id", "transaction_id", "amount", "currency", "created_on", "due_date"],
-                tranches,
-            )
-            specs.clear()
-            tranches.clear()
-
         for t in txns:
             client = clients[t.client_id]
             rstate = rstates.get(t.receivable_id) if t.receivable_id else None
             try:
                 if t.currency != client.currency:
                     raise RuleError(f"currency {t.currency} is not the client's currency {client.currency}", "currency")
-                if rstate is not None and receivables[t.receivable_id].client_id != t.client_id:
+                if rstate is not None and rec_client[t.receivable_id] != t.client_id:
                     raise RuleError("the receivable belongs to another client", "receivable_id")
                 outcome = legs_for(
                     type=t.type,
@@ -436,10 +523,14 @@ def book_transactions(transactions, *, evaluate_alerts: bool = True, keep_entrie
                 )
             except RuleError as exc:
                 problems.append((t.pk, exc.field, exc.message))
+                self.refused[t.pk] = t
                 continue
             state.apply(outcome, _normal_side)
             for attr, delta in outcome.receivable_delta.items():
                 setattr(rstate, attr, getattr(rstate, attr) + delta)
+            self.count += 1
+            if problems:  # nothing more will be written: keep checking without holding entries
+                continue
             specs.append(
                 EntrySpec(
                     date=t.date,
@@ -456,22 +547,31 @@ def book_transactions(transactions, *, evaluate_alerts: bool = True, keep_entrie
             )
             if outcome.tranche > 0:
                 tranches.append((client.pk, t.pk, outcome.tranche, t.currency, t.date, outcome.tranche_due))
-            if problems:  # nothing more will be written: keep checking without holding entries
-                specs.clear()
-                tranches.clear()
-            elif len(specs) >= BOOK_CHUNK:
-                flush()
+            if len(specs) >= BOOK_CHUNK:
+                self._flush()
         if problems:
-            raise LedgerError(f"{len(problems)} transaction(s) break the posting rules", problems)
-        flush()
-        for pk, rstate in rstates.items():
-            r = receivables[pk]
-            r.advanced, r.reduced = rstate.advanced, rstate.reduced
-            r.collected, r.written_off = rstate.collected, rstate.written_off
-        update_rows(Receivable, ["advanced", "reduced", "collected", "written_off"], receivables.values())
-    if evaluate_alerts:
-        _after_booking(set(clients))
-    return entries
+            specs.clear()
+            tranches.clear()
+
+    def finish(self) -> list[JournalEntry]:
+        """Write what is left and the receivables' totals; raise every violation found."""
+        if self.problems:
+            exc = LedgerError(f"{len(self.problems)} transaction(s) break the posting rules", self.problems)
+            exc.transactions = self.refused
+            raise exc
+        self._flush()
+        rows = [_RecTotals(pk, r.advanced, r.reduced, r.collected, r.written_off) for pk, r in self.rstates.items()]
+        update_rows(Receivable, ["advanced", "reduced", "collected", "written_off"], rows)
+        return self.entries
+
+
+@dataclass(slots=True)
+class _RecTotals:
+    pk: int
+    advanced: Decimal
+    reduced: Decimal
+    collected: Decimal
+    written_off: Decimal
 
 
 # --------------------------------------------------------------------------- product actions

@@ -2,14 +2,21 @@
 
 The file must be an ``.xlsx`` by content (a zip holding ``xl/workbook.xml``), not only by
 name; macro-enabled workbooks (``.xlsm``: a VBA project or a macro-enabled content type) are
-refused. Cells are read with python-calamine. Every problem is collected as
-``Sheet!Cell: message`` with the column letter of that column in that sheet.
+refused. Sheets are streamed row by row from the zip member with ``lxml.etree.iterparse``
+(:class:`XlsxBook`), so memory does not grow with a sheet's size; cell values are the ones
+python-calamine gives (shared and inline strings, numbers as ``float``, booleans, dates from the
+cell's number format and the workbook's 1900/1904 epoch, formula results, errors as their text).
+Every problem is collected as ``Sheet!Cell: message`` with the column letter of that column in
+that sheet.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
+import itertools
+import posixpath
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -142,21 +149,309 @@ class ReadResult:
     structural: bool = False  # a required sheet or column is missing: cross-sheet checks are skipped
 
 
-def read_workbook(data: bytes, progress: Callable[[str, int, int], None] | None = None) -> ReadResult:
-    """Parse every sheet we know; collect every cell error. Raises :class:`WorkbookError`."""
-    from python_calamine import CalamineWorkbook
+# --------------------------------------------------------------------------- the xlsx stream
 
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_N = "{" + MAIN_NS + "}"
+_ROW, _C, _V, _IS, _T, _R, _F = (_N + x for x in ("row", "c", "v", "is", "t", "r", "f"))
+# Built-in number formats that are dates or times (ECMA-376 18.8.30), as calamine reads them; 46 is [h]:mm:ss.
+DATE_FORMAT_IDS = frozenset((*range(14, 23), 45, 47))
+DURATION_FORMAT_IDS = frozenset((46,))
+_DIGITS = "0123456789"
+_EPOCH_1900 = datetime.datetime(1899, 12, 30)
+_EPOCH_1904 = datetime.datetime(1904, 1, 1)
+
+
+def _format_kind(code: str) -> str:
+    """``date``, ``duration`` or ``number`` for a custom number format code (calamine's rule: a
+    date/time letter outside quotes, escapes and ``[...]``; ``[h]``, ``[m]``, ``[s]`` make a duration)."""
+    escaped = quoted = False
+    bracket = ""
+    in_bracket = False
+    for ch in code:
+        if escaped:
+            escaped = False
+        elif quoted:
+            quoted = ch != '"'
+        elif in_bracket:
+            if ch == "]":
+                in_bracket = False
+                if bracket.lower() in ("h", "hh", "m", "mm", "s", "ss"):
+                    return "duration"
+            else:
+                bracket += ch
+        elif ch in "\\_":
+            escaped = True
+        elif ch == '"':
+            quoted = True
+        elif ch == "[":
+            in_bracket, bracket = True, ""
+        elif ch == ";":
+            break
+        elif ch in "dmyhsDMYHS":
+            return "date"
+    return "number"
+
+
+def _excel_datetime(serial: float, is_1904: bool):
+    """An Excel serial as python-calamine gives it: ``time`` below 1, ``date`` when whole, else ``datetime``."""
+    if is_1904:
+        base = _EPOCH_1904
+    elif serial >= 60:
+        base = _EPOCH_1900
+    else:  # Excel's 1900-02-29 does not exist: days before it count from 1899-12-31
+        base = _EPOCH_1900 + datetime.timedelta(days=1)
+    if serial < 1:  # a time of day (below 0: calamine gives midnight)
+        ms = round(serial * 86_400_000) if serial > 0 else 0
+        return (datetime.datetime(2000, 1, 1) + datetime.timedelta(milliseconds=ms)).time()
+    value = base + datetime.timedelta(milliseconds=round(serial * 86_400_000))
+    if value.time() == datetime.time(0):
+        return value.date()
+    return value
+
+
+def _text(element) -> str:
+    """A string item (``<si>`` or ``<is>``): its ``<t>`` and rich-text runs' ``<t>``, no phonetic runs."""
+    if len(element) == 1 and element[0].tag == _T:
+        return element[0].text or ""
+    parts = []
+    for child in element:
+        if child.tag == _T:
+            parts.append(child.text or "")
+        elif child.tag == _R:
+            for t in child.iterchildren(_T):
+                parts.append(t.text or "")
+    return "".join(parts)
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
+def _iterparse(source, tag):
+    from lxml import etree
+
+    return etree.iterparse(source, events=("end",), tag=tag, resolve_entities=False, no_network=True, huge_tree=True)
+
+
+class XlsxBook:
+    """An .xlsx read as a stream: sheet names from ``xl/workbook.xml``, shared strings and date
+    styles up front, each sheet's rows on demand (one row in memory at a time)."""
+
+    def __init__(self, data: bytes):
+        from lxml import etree
+
+        self.archive = zipfile.ZipFile(io.BytesIO(data))
+        try:
+            names = set(self.archive.namelist())
+            workbook = etree.fromstring(self.archive.read("xl/workbook.xml"), parser=_safe_parser())
+            rels = self._rels("xl/_rels/workbook.xml.rels", names)
+            pr = workbook.find(_N + "workbookPr")
+            self.is_1904 = pr is not None and pr.get("date1904", "").lower() in ("1", "true")
+            self.members: dict[str, str] = {}
+            self.titles: list[str] = []
+            for sheet in workbook.iter(_N + "sheet"):
+                title = sheet.get("name") or ""
+                target = rels.get(sheet.get("{" + REL_NS + "}id") or "")
+                self.titles.append(title)
+                self.members.setdefault(title, target or "")
+            shared = next((t for t, kind in rels.values_kinds if kind.endswith("/sharedStrings")), None)
+            styles = next((t for t, kind in rels.values_kinds if kind.endswith("/styles")), None)
+            self.shared = self._shared_strings(shared, names)
+            self.date_styles, self.duration_styles = self._styles(styles, names)
+        except WorkbookError:
+            raise
+        except Exception as exc:
+            raise WorkbookError(f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
+
+    def _rels(self, member: str, names: set):
+        from lxml import etree
+
+        out = _Rels()
+        if member not in names:
+            return out
+        root = etree.fromstring(self.archive.read(member), parser=_safe_parser())
+        for rel in root.iter("{" + PKG_REL_NS + "}Relationship"):
+            target = rel.get("Target") or ""
+            target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            out[rel.get("Id") or ""] = target
+            out.values_kinds.append((target, rel.get("Type") or ""))
+        return out
+
+    def _shared_strings(self, member, names) -> list[str]:
+        member = member or "xl/sharedStrings.xml"
+        if member not in names:
+            return []
+        out = []
+        with self.archive.open(member) as stream:
+            for _, si in _iterparse(stream, _N + "si"):
+                out.append(_text(si))
+                si.clear()
+                while si.getprevious() is not None:
+                    del si.getparent()[0]
+        return out
+
+    def _styles(self, member, names) -> tuple[frozenset, frozenset]:
+        from lxml import etree
+
+        member = member or "xl/styles.xml"
+        if member not in names:
+            return frozenset(), frozenset()
+        root = etree.fromstring(self.archive.read(member), parser=_safe_parser())
+        custom = {}
+        for fmt in root.iter(_N + "numFmt"):
+            try:
+                custom[int(fmt.get("numFmtId"))] = _format_kind(fmt.get("formatCode") or "")
+            except (TypeError, ValueError):
+                continue
+        dates, durations = set(), set()
+        xfs = root.find(_N + "cellXfs")
+        for index, xf in enumerate(xfs.iterchildren(_N + "xf") if xfs is not None else ()):
+            try:
+                fmt_id = int(xf.get("numFmtId") or 0)
+            except ValueError:
+                continue
+            kind = custom.get(fmt_id)
+            if kind is None:
+                kind = "date" if fmt_id in DATE_FORMAT_IDS else "duration" if fmt_id in DURATION_FORMAT_IDS else ""
+            if kind == "date":
+                dates.add(str(index))
+            elif kind == "duration":
+                durations.add(str(index))
+        return frozenset(dates), frozenset(durations)
+
+    def rows(self, title: str):
+        """``(row number, cells from column A)`` for every row element of the sheet that has a
+        cell; empty cells are ``""``. Raises :class:`WorkbookError` for a sheet that cannot be read."""
+        from lxml import etree
+
+        member = self.members.get(title)
+        try:
+            stream = self.archive.open(member)
+        except (KeyError, zipfile.BadZipFile, OSError, RuntimeError, ValueError, NotImplementedError) as exc:
+            raise WorkbookError(f"sheet '{title}' cannot be read ({type(exc).__name__}: {exc})") from None
+        shared, dates, durations, is_1904 = self.shared, self.date_styles, self.duration_styles, self.is_1904
+        columns: dict[str, int] = {}
+        date_cache: dict[str, object] = {}
+        number = 0
+        try:
+            with stream:
+                for _, row in _iterparse(stream, _ROW):
+                    r = row.get("r")
+                    number = int(r) if r else number + 1
+                    cells: list = []
+                    col = -1
+                    for c in row:
+                        if c.tag != _C:
+                            continue
+                        ref = c.get("r")
+                        if ref:
+                            letters = ref.rstrip(_DIGITS)
+                            col = columns.get(letters)
+                            if col is None:
+                                col = columns[letters] = _column_index(letters)
+                        else:
+                            col += 1
+                        t = c.get("t")
+                        if t == "inlineStr":
+                            value = _text(c[0]) if len(c) and c[0].tag == _IS else ""
+                        else:
+                            v = None
+                            for child in c:
+                                if child.tag == _V:
+                                    v = child.text
+                                    break
+                            if v is None:
+                                value = ""
+                            elif t is None or t == "n":
+                                s = c.get("s")
+                                if s is not None and s in dates:
+                                    value = date_cache.get(v)
+                                    if value is None:
+                                        value = date_cache[v] = _excel_datetime(float(v), is_1904)
+                                elif s is not None and s in durations:
+                                    value = datetime.timedelta(milliseconds=round(float(v) * 86_400_000))
+                                else:
+                                    value = float(v)
+                            elif t == "s":
+                                value = shared[int(v)]
+                            elif t == "str":
+                                value = v
+                            elif t == "e":  # an error (#N/A, #DIV/0!): empty, as calamine gives it
+                                value = ""
+                            elif t == "b":
+                                value = v.strip() in ("1", "true")
+                            elif t == "d":
+                                value = _iso_datetime(v)
+                            else:
+                                value = v
+                        if col >= len(cells):
+                            if col > len(cells):
+                                cells.extend([""] * (col - len(cells)))
+                            cells.append(value)
+                        else:
+                            cells[col] = value
+                    row.clear()
+                    while row.getprevious() is not None:
+                        del row.getparent()[0]
+                    if cells:
+                        yield number, cells
+        except WorkbookError:
+            raise
+        except (etree.LxmlError, zipfile.BadZipFile, OSError, EOFError, ValueError, IndexError, TypeError) as exc:
+            raise WorkbookError(f"sheet '{title}' cannot be read ({type(exc).__name__}: {exc})") from None
+        except Exception as exc:  # zlib.error and friends from a corrupt member
+            raise WorkbookError(f"sheet '{title}' cannot be read ({type(exc).__name__})") from None
+
+
+class _Rels(dict):
+    def __init__(self):
+        super().__init__()
+        self.values_kinds: list[tuple[str, str]] = []
+
+
+def _safe_parser():
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+def _iso_datetime(text: str):
+    """A ``t="d"`` cell (ISO 8601) as a date, datetime or time."""
+    text = text.strip()
+    for parse in (datetime.date.fromisoformat, datetime.datetime.fromisoformat, datetime.time.fromisoformat):
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    return text
+
+
+# --------------------------------------------------------------------------- sheets and rows
+
+
+def open_book(data: bytes) -> XlsxBook:
+    """Check the file (:func:`check_xlsx`) and open it for streaming. Raises :class:`WorkbookError`."""
     check_xlsx(data)
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        titles = list(workbook.sheet_names)
-    except Exception as exc:  # calamine raises several exception types for corrupt files
-        raise WorkbookError(f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
+    return XlsxBook(data)
 
-    errors: list[str] = []
-    warnings: list[str] = []
+
+@dataclass
+class Layout:
+    """Which workbook sheet holds which known sheet; errors and warnings about the sheet names."""
+
+    by_key: dict[str, str]
+    structural: bool
+
+
+def sheet_layout(book: XlsxBook, errors: list[str], warnings: list[str]) -> Layout:
     by_key = {}
-    for title in titles:
+    for title in book.titles:
         key = title.strip().lower()
         spec = next((s for s in SHEETS if s.name.lower() == key), None)
         if spec is None:
@@ -165,81 +460,119 @@ def read_workbook(data: bytes, progress: Callable[[str, int, int], None] | None 
             errors.append(f"{spec.name}!A1: sheet '{title}' appears twice")
         else:
             by_key[spec.name] = title
-
-    sheets: dict[str, SheetData] = {}
     structural = bool(errors)
-    done = 0
     for spec in SHEETS:
-        if spec.name not in by_key:
-            sheets[spec.name] = SheetData(spec, spec.name, present=False)
+        if spec.name not in by_key and spec.required:
+            structural = True
+    return Layout(by_key, structural)
+
+
+class SheetStream:
+    """One known sheet, read lazily: its header on :meth:`open`, then its parsed :class:`Row` s
+    from :meth:`rows` (every cell error appended to ``errors`` as the rows go by)."""
+
+    def __init__(self, book: XlsxBook, spec: SheetSpec, title: str | None, errors: list[str], warnings: list[str]):
+        self.spec = spec
+        self.sheet = SheetData(spec, title or spec.name, present=title is not None)
+        self.errors = errors
+        self.warnings = warnings
+        self.positions: dict[str, int] = {}
+        self.structural = False
+        self.row_count = 0  # data rows after the header (blank rows inside the sheet count)
+        self._rows = book.rows(title) if title is not None else iter(())
+        self._header_number = None
+
+    def open(self) -> bool:
+        """Read the header; ``False`` (and errors) if the sheet is missing or lacks a required column."""
+        spec, sheet, errors = self.spec, self.sheet, self.errors
+        if not sheet.present:
             if spec.required:
                 errors.append(f"{spec.name}!A1: required sheet '{spec.name}' is missing")
-                structural = True
-            continue
-        # Rows one at a time (no list of every cell of the sheet as Python objects).
-        data_rows = _iter_sheet(workbook, by_key[spec.name])
-        sheet = SheetData(spec, by_key[spec.name], present=True)
-        sheets[spec.name] = sheet
-        header = next(data_rows, [])
-        positions: dict[str, int] = {}
+                self.structural = True
+            return False
+        header = []  # row 1 (as calamine reads it: a sheet whose first row is empty has no header)
+        self._header_number = 1
+        for number, cells in self._rows:
+            if number == 1:
+                header = cells
+                break
+            self._rows = itertools.chain([(number, cells)], self._rows)
+            break
         for index, value in enumerate(header):
             if is_blank(value):
                 continue
             name = str(value).strip().lower()
             if name in spec.by_name:
-                if name in positions:
+                if name in self.positions:
                     errors.append(f"{spec.name}!{column_letter(index)}1: column '{name}' appears twice")
                     continue
-                positions[name] = index
+                self.positions[name] = index
                 sheet.letters[name] = column_letter(index)
             else:
-                warnings.append(f"{spec.name}!{column_letter(index)}1: unknown column '{str(value).strip()}' ignored")
-        missing = [c.name for c in spec.columns if c.required and c.name not in positions]
+                self.warnings.append(
+                    f"{spec.name}!{column_letter(index)}1: unknown column '{str(value).strip()}' ignored"
+                )
+        missing = [c.name for c in spec.columns if c.required and c.name not in self.positions]
         for name in missing:
             errors.append(f"{spec.name}!A1: required column '{name}' is missing")
         if missing:
-            structural = True
-            done += sum(1 for _ in data_rows)
-            continue
-        done += _parse_rows(spec, sheet, data_rows, positions, errors)
-        if progress:
+            self.structural = True
+            for _ in self.rows_raw():
+                pass
+            return False
+        return True
+
+    def rows_raw(self):
+        """The raw data rows after the header (counted)."""
+        for number, cells in self._rows:
+            if any(v != "" for v in cells):
+                self.row_count = number - self._header_number
+            yield number, cells
+
+    def rows(self):
+        """The parsed data rows (blank rows skipped; rows keep their Excel numbers)."""
+        return _parse_rows(self.spec, self.sheet, self.rows_raw(), self.positions, self.errors)
+
+
+def read_workbook(data: bytes, progress: Callable[[str, int, int], None] | None = None) -> ReadResult:
+    """Parse every sheet we know into memory; collect every cell error. Raises :class:`WorkbookError`.
+    (The import streams instead: :func:`open_book`, :class:`SheetStream`.)"""
+    book = open_book(data)
+    errors: list[str] = []
+    warnings: list[str] = []
+    layout = sheet_layout(book, errors, warnings)
+    structural = bool(errors)
+    sheets: dict[str, SheetData] = {}
+    done = 0
+    for spec in SHEETS:
+        stream = SheetStream(book, spec, layout.by_key.get(spec.name), errors, warnings)
+        sheets[spec.name] = stream.sheet
+        if stream.open():
+            stream.sheet.rows = list(stream.rows())
+        structural = structural or stream.structural
+        done += stream.row_count
+        if progress and stream.sheet.present:
             progress("reading", done, done)
     return ReadResult(sheets, errors, warnings, done, structural)
 
 
-def _iter_sheet(workbook, title: str):
-    """The sheet's rows from row 1 and column A (calamine starts each row at the first used
-    column); a sheet that fails to load raises :class:`WorkbookError`."""
-    try:
-        sheet = workbook.get_sheet_by_name(title)
-        pad = [""] * (sheet.start[1] if sheet.start else 0)
-        rows = sheet.iter_rows()
-    except Exception as exc:
-        raise WorkbookError(f"sheet '{title}' cannot be read ({type(exc).__name__}: {exc})") from None
-    if pad:
-        return (pad + row for row in rows)
-    return rows
-
-
-def _parse_rows(spec: SheetSpec, sheet: SheetData, data_rows, positions: dict[str, int], errors: list[str]) -> int:
-    """Parse the data rows (after the header); return how many rows there were."""
+def _parse_rows(spec: SheetSpec, sheet: SheetData, data_rows, positions: dict[str, int], errors: list[str]):
+    """Parse the data rows (after the header) into :class:`Row` s, one at a time."""
     columns = [(c, positions[c.name]) for c in spec.columns if c.name in positions]
     absent = [c for c in spec.columns if c.name not in positions]
     currency_pos = positions.get(spec.currency_column) if spec.currency_column else None
     letters = sheet.letters
     sheet_name = spec.name
     width_needed = max(positions.values()) + 1
-    offset = -1
-    for offset, cells in enumerate(data_rows):  # noqa: B007
+    for number, cells in data_rows:
         for v in cells:  # skip blank rows (inlined is_blank: this runs for every row)
             if v == "" or v is None or (v.__class__ is str and not v.strip()):
                 continue
             break
         else:
             continue
-        number = offset + 2
         if len(cells) < width_needed:
-            cells = list(cells) + [""] * (width_needed - len(cells))
+            cells = cells + [""] * (width_needed - len(cells))
         ctx = None
         if currency_pos is not None:
             cur = cells[currency_pos]
@@ -263,5 +596,4 @@ def _parse_rows(spec: SheetSpec, sheet: SheetData, data_rows, positions: dict[st
                 bad = bad | {column.name}
         for column in absent:
             values[column.name] = column.default
-        sheet.rows.append(Row(number, values, bad))
-    return offset + 1
+        yield Row(number, values, bad)
