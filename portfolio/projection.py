@@ -136,16 +136,21 @@ class Projection:
 
     def totals(self, rows: list[MonthRow]) -> MonthRow:
         """Horizon totals of ``rows``: flows summed, opening of month 1, closing of month N."""
-        total = MonthRow(0, self.buckets[0][0], self.buckets[-1][1])
-        for row in rows:
-            total.principal += row.principal
-            total.interest += row.interest
-            total.collections += row.collections
-            total.defaulted += row.defaulted
-        if rows:
-            total.opening_balance = rows[0].opening_balance
-            total.closing_balance = rows[-1].closing_balance
-        return total
+        return month_totals(rows, self.buckets[0][0], self.buckets[-1][1])
+
+
+def month_totals(rows: list[MonthRow], start: dt.date, end: dt.date) -> MonthRow:
+    """Totals of month rows from ``start`` to ``end``: flows summed, opening of the first, closing of the last."""
+    total = MonthRow(0, start, end)
+    for row in rows:
+        total.principal += row.principal
+        total.interest += row.interest
+        total.collections += row.collections
+        total.defaulted += row.defaulted
+    if rows:
+        total.opening_balance = rows[0].opening_balance
+        total.closing_balance = rows[-1].closing_balance
+    return total
 
 
 def month_buckets(as_of: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:

@@ -1,7 +1,14 @@
-"""Reads for the portfolio: load loans and open receivables once, hand them to the pure code.
+"""Reads for the portfolio.
 
-Query count is constant: one query for loans (with their clients), one for receivables (with
-client, debtor and their collections dated ≤ D summed in SQL), whatever the number of rows.
+Two paths, with the same figures (``tests/portfolio/test_fast_path.py`` compares them):
+
+- the **reference** path (:func:`portfolio_view`, :func:`portfolio_projection`): load every loan and
+  every open receivable as plain records (3 queries) and hand them to the pure code
+  (``portfolio.projection``). Exports, the commands and scenarios use it;
+- the **fast** path (:func:`portfolio_page`, :func:`loan_kpis`): SQL aggregates over the stored loan
+  schedules (``LoanInstalment``, kept by ``portfolio.services.refresh_schedules``) and over the open
+  receivables, grouped by currency and month, with the per-client, per-debtor and per-loan tables
+  paginated in SQL. A constant number of queries, whatever the number of loans, clients or receivables.
 """
 
 from __future__ import annotations
@@ -10,25 +17,51 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import DecimalField, Q, Sum, Value
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce
 
-from clients.models import Receivable, Transaction
-from portfolio.models import Loan
+from atlas.money import round_money
+from clients.models import Debtor, Receivable, Transaction
+from portfolio.models import Loan, LoanInstalment
 from portfolio.projection import (
     BASE,
+    KpiRow,
     LoanInput,
     LoanPosition,
+    MonthRow,
     Overview,
     Projection,
     ReceivableInput,
     Scenario,
     loan_positions,
+    month_buckets,
     overview,
     project,
 )
+from portfolio.schedule import add_months
+from portfolio.services import refresh_schedules
 
 ZERO = Decimal("0.00")
+HALF_CENT = Decimal("0.005")
+MONEY_FIELD = DecimalField(max_digits=18, decimal_places=2)
 
 
 def loan_inputs(*, clients=None) -> list[LoanInput]:
@@ -52,42 +85,71 @@ def loan_inputs(*, clients=None) -> list[LoanInput]:
     ]
 
 
-def receivable_inputs(*, as_of: dt.date, clients=None) -> list[ReceivableInput]:
-    """Receivables issued on or before D with an open amount at D > 0.
+def collections_after(as_of: dt.date) -> bool:
+    """Whether any collection is dated after D (then open amounts at D are summed from transactions)."""
+    return Transaction.objects.filter(type=Transaction.Type.COLLECTION, date__gt=as_of).exists()
+
+
+def open_receivables_qs(*, as_of: dt.date, clients=None, maintained: bool | None = None):
+    """Receivables issued on or before D with an open amount at D > 0, annotated ``open_at``.
 
     open at D = face value − collection transactions dated ≤ D − written off (the receivable's
-    maintained write-off total: write-offs carry no date on the receivable row).
+    maintained write-off total: write-offs carry no date on the receivable row). When no collection
+    is dated after D (``maintained``, asked of the database when None) the collections dated ≤ D are
+    all of them, i.e. the maintained ``collected`` column; otherwise they are summed per receivable.
+    ``open_at`` is exact on PostgreSQL and within float error of the cent on SQLite (round it);
+    "> 0" is tested as "> half a cent", since every true open amount is a whole number of cents.
     """
-    collected = Coalesce(
-        Sum(
-            "transactions__amount",
-            filter=Q(transactions__type=Transaction.Type.COLLECTION, transactions__date__lte=as_of),
-        ),
-        Value(ZERO),
-        output_field=DecimalField(max_digits=18, decimal_places=2),
-    )
-    rows = (
-        Receivable.objects.filter(issue_date__lte=as_of)
-        .select_related("client", "debtor")
-        .annotate(collected_to_date=collected)
-        .order_by("receivable_id")
-    )
+    if maintained is None:
+        maintained = not collections_after(as_of)
+    rows = Receivable.objects.filter(issue_date__lte=as_of)
     if clients is not None:
         rows = rows.filter(client__in=clients)
+    if maintained:
+        collected = F("collected")
+    else:
+        summed = (
+            Transaction.objects.filter(receivable=OuterRef("pk"), type=Transaction.Type.COLLECTION, date__lte=as_of)
+            .order_by()
+            .values("receivable")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        collected = Coalesce(Subquery(summed, output_field=MONEY_FIELD), Value(ZERO, output_field=MONEY_FIELD))
+    open_at = ExpressionWrapper(F("face_value") - collected - F("written_off"), output_field=MONEY_FIELD)
+    return rows.annotate(open_at=open_at).filter(open_at__gt=HALF_CENT)
+
+
+def receivable_inputs(*, as_of: dt.date, clients=None, maintained: bool | None = None) -> list[ReceivableInput]:
+    """Receivables issued on or before D with an open amount at D > 0 (see :func:`open_receivables_qs`)."""
+    rows = (
+        open_receivables_qs(as_of=as_of, clients=clients, maintained=maintained)
+        .order_by("receivable_id")
+        .values_list(
+            "receivable_id",
+            "client__client_id",
+            "client__name",
+            "debtor__debtor_id",
+            "debtor__name",
+            "currency",
+            "due_date",
+            "open_at",
+        )
+    )
     result = []
-    for r in rows:
-        open_amount = r.face_value - Decimal(r.collected_to_date).quantize(Decimal("0.01")) - r.written_off
+    for key, client_key, client_name, debtor_key, debtor_name, currency, due_date, open_at in rows:
+        open_amount = round_money(open_at, currency)
         if open_amount <= 0:
             continue
         result.append(
             ReceivableInput(
-                key=r.receivable_id,
-                client_key=r.client.client_id,
-                client_name=r.client.name,
-                debtor_key=r.debtor.debtor_id,
-                debtor_name=r.debtor.name,
-                currency=r.currency,
-                due_date=r.due_date,
+                key=key,
+                client_key=client_key,
+                client_name=client_name,
+                debtor_key=debtor_key,
+                debtor_name=debtor_name,
+                currency=currency,
+                due_date=due_date,
                 open_amount=open_amount,
             )
         )
@@ -126,6 +188,33 @@ def portfolio_view(*, as_of: dt.date, months: int = 12, scenario: Scenario = BAS
     return PortfolioView(base=base, scenario=alternative, overview=kpis, positions=base_positions[0])
 
 
+# --- the fast path: SQL aggregates over stored schedules and open receivables ------------------
+
+PAGE_SIZE = 25
+_CENT = Decimal("0.01")
+
+
+def _money(cents) -> Decimal:
+    """Integer cents (an int, or a Decimal from PostgreSQL's SUM of bigints) as an amount."""
+    return (Decimal(int(cents or 0)) * _CENT).quantize(_CENT)
+
+
+def _month_case(field: str, ends: list[dt.date]) -> Case:
+    """Month k (1..len(ends)) of a date in ``field``: the first k with date ≤ end_k; 0 after the last."""
+    whens = [When(**{f"{field}__lte": end}, then=Value(k)) for k, end in enumerate(ends, 1)]
+    return Case(*whens, default=Value(0), output_field=IntegerField())
+
+
+def _remaining(as_of: dt.date):
+    """Instalments of loans started on or before D, dated after D (what is still to be paid at D)."""
+    return LoanInstalment.objects.filter(date__gt=as_of, loan__start_date__lte=as_of)
+
+
+def _outstanding_loans(as_of: dt.date):
+    """pks of the loans with principal outstanding at D (a remaining instalment repays principal)."""
+    return _remaining(as_of).filter(principal_cents__gt=0).values("loan_id")
+
+
 @dataclass
 class LoanKpis:
     """Loan figures of one currency at D, for the dashboard (base case, no scenario).
@@ -147,20 +236,444 @@ class LoanKpis:
 def loan_kpis(*, as_of: dt.date, horizon_end: dt.date) -> dict[str, LoanKpis]:
     """Per currency (sorted): loans outstanding at D and instalments due in (D, horizon_end].
 
-    The same figures ``atlas.selectors.dashboard`` derives from ``loan_positions``.
+    The figures ``atlas.selectors.dashboard`` derived from ``loan_positions``, as two SQL aggregates over
+    the stored schedules (outstanding at D = Σ principal of the periods dated after D, since a loan's
+    principal repaid adds up to its principal exactly). Two queries (plus one to find stale schedules).
     """
-    kpis: dict[str, LoanKpis] = {}
-    for position in loan_positions(loan_inputs(), as_of)[0]:
-        currency = position.loan.currency
-        k = kpis.get(currency)
-        if k is None:
-            k = kpis[currency] = LoanKpis(currency=currency)
-        k.outstanding += position.outstanding
-        k.loans += 1
-        for period in position.remaining:
-            if period.date <= horizon_end:
-                k.expected += period.principal + period.interest
-                k.expected_principal += period.principal
-                k.expected_interest += period.interest
-                k.instalments += 1
-    return dict(sorted(kpis.items()))
+    refresh_schedules()
+    due = Q(date__lte=horizon_end)
+    rows = (
+        _remaining(as_of)
+        .filter(loan_id__in=_outstanding_loans(as_of))
+        .values("loan__currency")
+        .annotate(
+            outstanding=Sum("principal_cents"),
+            loans=Count("loan_id", distinct=True),
+            principal=Sum("principal_cents", filter=due),
+            interest=Sum("interest_cents", filter=due),
+            instalments=Count("pk", filter=due),
+        )
+        .order_by("loan__currency")
+    )
+    return {
+        r["loan__currency"]: LoanKpis(
+            currency=r["loan__currency"],
+            outstanding=_money(r["outstanding"]),
+            loans=r["loans"],
+            expected=_money(r["principal"]) + _money(r["interest"]),
+            instalments=r["instalments"],
+            expected_principal=_money(r["principal"]),
+            expected_interest=_money(r["interest"]),
+        )
+        for r in rows
+    }
+
+
+@dataclass
+class LoanRow:
+    """A loan outstanding at D, summed from its stored periods dated after D."""
+
+    pk: int
+    loan_id: str
+    client_pk: int
+    client_id: str
+    client_name: str
+    client_currency: str
+    currency: str
+    method: str
+    day_count: str
+    principal: Decimal
+    annual_rate: Decimal
+    start_date: dt.date
+    term_months: int
+    outstanding: Decimal
+    principal_12m: Decimal
+    interest_12m: Decimal
+    principal_horizon: Decimal
+    interest_horizon: Decimal
+    life_weight: Decimal  # Σ principal_k × days from D
+    next_payment_date: dt.date
+    maturity: dt.date
+    next_payment: Decimal = ZERO
+
+
+_LOAN_TERMS = (
+    "pk",
+    "loan_id",
+    "client_id",
+    "client__client_id",
+    "client__name",
+    "client__currency",
+    "currency",
+    "method",
+    "day_count",
+    "principal",
+    "annual_rate",
+    "start_date",
+    "term_months",
+)
+
+
+def _loan_rows(as_of: dt.date, h12: dt.date, horizon: dt.date) -> tuple[list[LoanRow], int]:
+    """Every loan outstanding at D, one row each, sorted by loan id; and how many loans start after D.
+
+    Two queries: the terms of every loan, and its stored periods dated after D summed per loan
+    (loans are few next to receivables: one row per loan is cheap).
+    """
+    within_12 = Q(date__lte=h12)
+    within = Q(date__lte=horizon)
+    days = ExpressionWrapper(F("principal_cents") * (F("day") - as_of.toordinal()), output_field=BigIntegerField())
+    sums = {
+        r[0]: r[1:]
+        for r in _remaining(as_of)
+        .values("loan_id")
+        .annotate(
+            outstanding=Sum("principal_cents"),
+            p12=Sum("principal_cents", filter=within_12),
+            i12=Sum("interest_cents", filter=within_12),
+            ph=Sum("principal_cents", filter=within),
+            ih=Sum("interest_cents", filter=within),
+            life=Sum(days),
+            first=Min("day"),
+            last=Max("day"),
+        )
+        .filter(outstanding__gt=0)
+        .order_by()
+        .values_list("loan_id", "outstanding", "p12", "i12", "ph", "ih", "life", "first", "last")
+    }
+    rows, not_started = [], 0
+    for terms in Loan.objects.order_by("loan_id").values_list(*_LOAN_TERMS):
+        pk, start_date = terms[0], terms[11]
+        if start_date > as_of:
+            not_started += 1
+            continue
+        found = sums.get(pk)
+        if found is None:
+            continue
+        outstanding, p12, i12, ph, ih, life, first, last = found
+        rows.append(
+            LoanRow(
+                *terms,
+                outstanding=_money(outstanding),
+                principal_12m=_money(p12),
+                interest_12m=_money(i12),
+                principal_horizon=_money(ph),
+                interest_horizon=_money(ih),
+                life_weight=_money(life),
+                next_payment_date=dt.date.fromordinal(first),
+                maturity=dt.date.fromordinal(last),
+            )
+        )
+    return rows, not_started
+
+
+def _add_loan(target: KpiRow, loan: LoanRow) -> None:
+    target.loans_count += 1
+    target.loans_outstanding += loan.outstanding
+    target.principal_12m += loan.principal_12m
+    target.interest_12m += loan.interest_12m
+    target.rate_weight += loan.outstanding * loan.annual_rate
+    target.life_weight += loan.life_weight
+
+
+@dataclass
+class ClientTotals:
+    """A client's horizon totals (base and scenario), as ``Projection.totals`` gives them."""
+
+    currency: str
+    client_id: str
+    name: str
+    base: MonthRow
+    scenario: MonthRow
+
+
+@dataclass
+class _ClientBook:
+    """One client's loans and open receivables in one currency (the base case)."""
+
+    kpi: KpiRow
+    opening: Decimal = ZERO
+    principal: Decimal = ZERO  # over the page's horizon
+    interest: Decimal = ZERO
+    collections: Decimal = ZERO
+
+
+@dataclass
+class PortfolioPage:
+    """What ``/portfolio/`` shows: whole-currency figures, and one page of each per-row table."""
+
+    as_of: dt.date
+    months: int
+    scenario: Scenario
+    base: dict[str, list[MonthRow]]  # currency -> months (the portfolio rows of the base projection)
+    alternative: dict[str, list[MonthRow]]  # the same for the scenario (the base itself when it is the base)
+    loans_not_started: int
+    kpis: dict[str, KpiRow]  # per currency, base, next 12 months
+    methods: list[KpiRow]
+    clients: Page  # of KpiRow, every currency, by (currency, client id)
+    debtors: Page  # of KpiRow, by currency, then largest open amount first
+    client_totals: Page | None  # of ClientTotals in ``currency``, by client id
+    loans: Page | None  # of LoanRow in ``currency``, by loan id
+    currency: str
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted(set(self.base) | set(self.kpis))
+
+
+def _page_number(value) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _page(items, number) -> Page:
+    return Paginator(items, PAGE_SIZE).get_page(number)
+
+
+def _month_rows(buckets, opening: Decimal, flows: dict[int, list[Decimal]]) -> list[MonthRow]:
+    """Month rows of one currency: its opening balance, then its flows per month (principal, interest, collections)."""
+    rows = []
+    balance = opening
+    for k, (start, end) in enumerate(buckets, 1):
+        principal, interest, collections = flows.get(k, (ZERO, ZERO, ZERO))
+        row = MonthRow(k, start, end, opening_balance=balance, principal=principal, interest=interest)
+        row.collections = collections
+        balance = balance - principal - collections
+        row.closing_balance = balance
+        rows.append(row)
+    return rows
+
+
+def portfolio_page(
+    *,
+    as_of: dt.date,
+    months: int = 12,
+    scenario: Scenario = BASE,
+    currency: str = "",
+    pages: dict[str, object] | None = None,
+) -> PortfolioPage:
+    """The overview page's data in a constant number of queries (10; 12 with a scenario), whatever the book's size.
+
+    Base case from SQL aggregates: loans from their stored periods dated after D (summed per loan),
+    receivables from their open amounts at D, bucketed by month in SQL (``CASE``) and summed per
+    currency, per client (one grouped query) and per debtor (one page, sorted and counted in SQL).
+    ``pages``: page numbers by table name (``clients``, ``debtors``, ``client_totals``, ``loans``).
+    A scenario other than the base is projected by the pure code over every loan and open receivable
+    (``portfolio.projection.project``: per-event rounding of defaults, re-scheduling of rate shifts).
+    ``currency`` picks the currency of the per-client totals and loans tables (default: the first).
+    """
+    pages = pages or {}
+    refresh_schedules()
+    buckets = month_buckets(as_of, months)
+    ends = [end for _, end in buckets]
+    h12 = add_months(as_of, 12)
+    horizon = ends[-1]
+    kpi_ends = [add_months(as_of, k) for k in range(1, max(months, 12) + 1)]
+    maintained = not collections_after(as_of)
+    open_qs = open_receivables_qs(as_of=as_of, maintained=maintained)
+
+    loans, not_started = _loan_rows(as_of, h12, horizon)
+    loan_months = (
+        _remaining(as_of)
+        .filter(date__lte=horizon)
+        .annotate(month=_month_case("date", ends))
+        .values("loan__currency", "month")
+        .annotate(principal=Sum("principal_cents"), interest=Sum("interest_cents"))
+        .order_by()
+    )
+    receivable_months = (
+        open_qs.annotate(month=_month_case("due_date", kpi_ends))
+        .values("currency", "month")
+        .annotate(n=Count("pk"), total=Sum("open_at"))
+        .order_by()
+    )
+    client_receivables = (
+        open_qs.values("client_id", "currency", "client__client_id", "client__name", "client__currency")
+        .annotate(
+            n=Count("pk"),
+            total=Sum("open_at"),
+            within_12=Sum("open_at", filter=Q(due_date__lte=h12)),
+            within=Sum("open_at", filter=Q(due_date__lte=horizon)),
+        )
+        .order_by()
+    )
+
+    kpis: dict[str, KpiRow] = {}
+    methods: dict[tuple[str, str], KpiRow] = {}
+    books: dict[tuple[str, int], _ClientBook] = {}
+    client_keys: dict[int, tuple[str, str]] = {}  # pk -> (currency of the client, client id)
+    opening: dict[str, Decimal] = {}
+    flows: dict[str, dict[int, list[Decimal]]] = {}
+
+    def kpi(cur: str) -> KpiRow:
+        if cur not in kpis:
+            kpis[cur] = KpiRow(currency=cur, label=cur)
+            opening[cur] = ZERO
+            flows[cur] = {}
+        return kpis[cur]
+
+    def book(cur: str, pk: int, client_id: str, name: str, client_currency: str) -> _ClientBook:
+        found = books.get((cur, pk))
+        if found is None:
+            found = books[(cur, pk)] = _ClientBook(KpiRow(currency=cur, key=client_id, label=name))
+            client_keys[pk] = (client_currency, client_id)
+        return found
+
+    for loan in loans:
+        _add_loan(kpi(loan.currency), loan)
+        opening[loan.currency] += loan.outstanding
+        method = methods.get((loan.currency, loan.method))
+        if method is None:
+            method = methods[(loan.currency, loan.method)] = KpiRow(loan.currency, loan.method, loan.method)
+        _add_loan(method, loan)
+        b = book(loan.currency, loan.client_pk, loan.client_id, loan.client_name, loan.client_currency)
+        _add_loan(b.kpi, loan)
+        b.opening += loan.outstanding
+        b.principal += loan.principal_horizon
+        b.interest += loan.interest_horizon
+    for r in receivable_months:
+        cur, month, total = r["currency"], r["month"], round_money(r["total"] or 0)
+        row = kpi(cur)
+        row.receivables_count += r["n"]
+        row.receivables_open += total
+        opening[cur] += total
+        if 1 <= month <= 12:
+            row.collections_12m += total
+        if 1 <= month <= months:
+            flows[cur].setdefault(month, [ZERO, ZERO, ZERO])[2] += total
+    for r in loan_months:
+        cur = r["loan__currency"]
+        if cur in kpis and r["month"]:
+            f = flows[cur].setdefault(r["month"], [ZERO, ZERO, ZERO])
+            f[0] += _money(r["principal"])
+            f[1] += _money(r["interest"])
+    for r in client_receivables:
+        b = book(r["currency"], r["client_id"], r["client__client_id"], r["client__name"], r["client__currency"])
+        total = round_money(r["total"] or 0)
+        b.kpi.receivables_count += r["n"]
+        b.kpi.receivables_open += total
+        b.kpi.collections_12m += round_money(r["within_12"] or 0)
+        b.opening += total
+        b.collections += round_money(r["within"] or 0)
+
+    kpis = dict(sorted(kpis.items()))
+    base = {cur: _month_rows(buckets, opening[cur], flows[cur]) for cur in kpis}
+    currencies = sorted(base)
+    currency = currency if currency in currencies else (currencies[0] if currencies else "")
+
+    reference = None
+    alternative = base
+    if not scenario.is_base:
+        reference = project(
+            loan_inputs(),
+            receivable_inputs(as_of=as_of, maintained=maintained),
+            as_of=as_of,
+            months=months,
+            scenario=scenario,
+        )
+        alternative = reference.currencies
+
+    # by client, every currency: sorted by (currency, client id), as the export
+    by_client = sorted(books.items(), key=lambda item: (item[0][0], client_keys[item[0][1]][1], item[0][1]))
+    client_page = _page([b.kpi for _, b in by_client], pages.get("clients"))
+
+    totals_page = loan_page = None
+    if currency:
+        in_currency = [(key, b) for key, b in by_client if key[0] == currency]
+        totals_page = _page(in_currency, pages.get("client_totals"))
+        totals_page.object_list = [_client_totals(b, buckets, reference) for _, b in totals_page.object_list]
+        loan_page = _page([loan for loan in loans if loan.currency == currency], pages.get("loans"))
+        _next_payments(loan_page.object_list)
+
+    return PortfolioPage(
+        as_of=as_of,
+        months=months,
+        scenario=scenario,
+        base=base,
+        alternative=alternative,
+        loans_not_started=not_started,
+        kpis=kpis,
+        methods=[methods[key] for key in sorted(methods)],
+        clients=client_page,
+        debtors=_debtor_page(open_qs, h12, _page_number(pages.get("debtors"))),
+        client_totals=totals_page,
+        loans=loan_page,
+        currency=currency,
+    )
+
+
+def _client_totals(book: _ClientBook, buckets, reference: Projection | None) -> ClientTotals:
+    k = book.kpi
+    base = MonthRow(
+        0,
+        buckets[0][0],
+        buckets[-1][1],
+        opening_balance=book.opening,
+        principal=book.principal,
+        interest=book.interest,
+        collections=book.collections,
+        closing_balance=book.opening - book.principal - book.collections,
+    )
+    scenario = base
+    if reference is not None:
+        scenario = reference.totals(reference.clients.get((k.currency, k.key), []))
+    return ClientTotals(k.currency, k.key, k.label, base, scenario)
+
+
+class _CountedPaginator(Paginator):
+    """A paginator whose count is already known (counted by the page's own query)."""
+
+    def __init__(self, count: int, per_page: int):
+        super().__init__([], per_page)
+        self._count = count
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+
+def _debtor_page(open_qs, h12: dt.date, number: int) -> Page:
+    """One page of debtors (currency, then largest open amount first): one grouped query that also counts
+    every (currency, debtor) pair (``COUNT(*) OVER ()``), one for the names of the page's debtors."""
+    offset = (number - 1) * PAGE_SIZE
+    rows = list(
+        open_qs.values("currency", "debtor_id")
+        .annotate(
+            n=Count("pk"),
+            total=Sum("open_at"),
+            within_12=Sum("open_at", filter=Q(due_date__lte=h12)),
+            pairs=Window(Count("*")),
+        )
+        .order_by("currency", "-total", "debtor_id")[offset : offset + PAGE_SIZE]
+    )
+    if not rows and number > 1:  # past the last page: show the last one
+        pairs = open_qs.values("currency", "debtor_id").distinct().count()
+        return _debtor_page(open_qs, h12, max(1, -(-pairs // PAGE_SIZE)))
+    found = {}
+    if rows:
+        debtors = Debtor.objects.filter(pk__in=[r["debtor_id"] for r in rows])
+        found = {pk: (key, name) for pk, key, name in debtors.values_list("pk", "debtor_id", "name")}
+    debtors = []
+    for r in rows:
+        key, name = found.get(r["debtor_id"], ("", ""))
+        row = KpiRow(currency=r["currency"], key=key, label=name)
+        row.receivables_count = r["n"]
+        row.receivables_open = round_money(r["total"] or 0)
+        row.collections_12m = round_money(r["within_12"] or 0)
+        debtors.append(row)
+    paginator = _CountedPaginator(rows[0]["pairs"] if rows else 0, PAGE_SIZE)
+    return Page(debtors, number if rows else 1, paginator)
+
+
+def _next_payments(loans: list[LoanRow]) -> None:
+    """The payment of each shown loan's next period (one query for the page)."""
+    if not loans:
+        return
+    which = Q()
+    for loan in loans:
+        which |= Q(loan_id=loan.pk, date=loan.next_payment_date)
+    payments = dict(LoanInstalment.objects.filter(which).values_list("loan_id", "payment"))
+    for loan in loans:
+        loan.next_payment = payments.get(loan.pk, ZERO)

@@ -1,8 +1,9 @@
 """Portfolio pages: the overview (KPIs, scenario, projection chart and tables) and a loan's schedule.
 
-Read-only for every role. The data is loaded once by ``portfolio.selectors`` (constant number of
-queries) and everything else is pure computation; every table exports with ``?export=csv|xlsx``
-(the overview also needs ``&table=<name>``, see :data:`EXPORT_TABLES`).
+Read-only for every role. The overview shows ``portfolio.selectors.portfolio_page`` (SQL aggregates, a
+constant number of queries, the per-row tables one page at a time: ``?<table>_page=N``); every table
+exports complete with ``?export=csv|xlsx`` (the overview also needs ``&table=<name>``, see
+:data:`EXPORT_TABLES`), computed by the reference path ``portfolio_view`` over the whole book.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from atlas.money import ZERO
 from atlas.roles import ALL, require_roles
 from portfolio.forms import ScenarioForm
 from portfolio.models import Loan
-from portfolio.projection import MonthRow, Projection
+from portfolio.projection import MonthRow, month_totals
 from portfolio.schedule import CSV_HEADER, loan_schedule
-from portfolio.selectors import PortfolioView, portfolio_view
+from portfolio.selectors import PortfolioView, portfolio_page, portfolio_view
 from portfolio.tables import (
     COMPARISON_HEADERS,
     KPI_HEADERS,
@@ -29,6 +30,7 @@ from portfolio.tables import (
 )
 
 EXPORT_FORMATS = ("csv", "xlsx")
+PAGED_TABLES = ("clients", "debtors", "client_totals", "loans")  # ?<name>_page=N
 EXPORT_TABLES = ("currencies", "months", "client_totals", "projection", "clients", "debtors", "methods", "loans")
 
 CLIENT_TOTAL_HEADERS = ("currency", "client_id", "name", *(f"base_{c}" for c in MONTH_COLUMNS)) + tuple(
@@ -121,8 +123,7 @@ def _export(fmt_name: str, table: str, view: PortfolioView, currency: str, as_of
     raise Http404(f"Unknown table {table!r}: one of {', '.join(EXPORT_TABLES)}")
 
 
-def _chart_data(projection: Projection, currency: str) -> dict:
-    rows = projection.currencies.get(currency, [])
+def _chart_data(rows: list[MonthRow]) -> dict:
     return {
         "principal": [str(r.principal) for r in rows],
         "interest": [str(r.interest) for r in rows],
@@ -131,46 +132,56 @@ def _chart_data(projection: Projection, currency: str) -> dict:
     }
 
 
+def _totals(rows: list[MonthRow]) -> MonthRow | None:
+    return month_totals(rows, rows[0].start, rows[-1].end) if rows else None
+
+
 @require_roles(*ALL)
 def overview(request):
     form = ScenarioForm(request.GET)
     context = {"form": form}
     if form.is_valid():
         params = form.params()
-        view = portfolio_view(as_of=params.as_of, months=params.months, scenario=params.scenario)
-        currencies = sorted(set(view.base.currencies) | set(view.overview.currencies))
-        currency = params.currency if params.currency in currencies else (currencies[0] if currencies else "")
         fmt_name = request.GET.get("export")
-        if fmt_name in EXPORT_FORMATS:
+        if fmt_name in EXPORT_FORMATS:  # complete tables: the reference path over the whole book
+            view = portfolio_view(as_of=params.as_of, months=params.months, scenario=params.scenario)
+            currencies = sorted(set(view.base.currencies) | set(view.overview.currencies))
+            currency = params.currency if params.currency in currencies else (currencies[0] if currencies else "")
             return _export(fmt_name, request.GET.get("table", ""), view, currency, params.as_of)
-        base_rows = view.base.currencies.get(currency, [])
-        scenario_rows = view.scenario.currencies.get(currency, [])
+        page = portfolio_page(
+            as_of=params.as_of,
+            months=params.months,
+            scenario=params.scenario,
+            currency=params.currency,
+            pages={name: request.GET.get(f"{name}_page") for name in PAGED_TABLES},
+        )
+        currency = page.currency
+        base_rows = page.base.get(currency, [])
+        scenario_rows = page.alternative.get(currency, [])
         query = request.GET.copy()
-        query.pop("export", None)
-        query.pop("table", None)
+        for name in ("export", "table", *(f"{t}_page" for t in PAGED_TABLES)):
+            query.pop(name, None)
         currency_links = []
-        for cur in currencies:
+        for cur in page.currencies:
             q = query.copy()
             q["currency"] = cur
             currency_links.append((cur, q.urlencode()))
         context.update(
             params=params,
-            view=view,
-            currencies=currencies,
+            page=page,
+            currencies=page.currencies,
             currency=currency,
             currency_links=currency_links,
             query=query.urlencode(),
-            kpis=list(view.overview.currencies.values()),
+            kpis=list(page.kpis.values()),
             months=list(zip(base_rows, scenario_rows, strict=True)),
-            base_total=view.base.totals(base_rows) if base_rows else None,
-            scenario_total=view.scenario.totals(scenario_rows) if scenario_rows else None,
-            client_totals=[r for r in _client_totals(view) if r["currency"] == currency],
-            loans=[r for r in _loan_rows(view) if r["currency"] == currency],
+            base_total=_totals(base_rows),
+            scenario_total=_totals(scenario_rows),
             chart={
                 "currency": currency,
                 "labels": [f"M{r.month} · {r.end:%Y-%m-%d}" for r in base_rows],
-                "base": _chart_data(view.base, currency),
-                "scenario": _chart_data(view.scenario, currency),
+                "base": _chart_data(base_rows),
+                "scenario": _chart_data(scenario_rows),
                 "scenario_label": params.scenario.describe(),
             },
         )
