@@ -23,9 +23,18 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from clients.importer.reader import WorkbookError, read_bytes, read_workbook, sha256_hex
-from clients.importer.validate import build_plan
-from clients.importer.writer import write_plan
+from clients.importer.reader import (
+    SheetData,
+    SheetStream,
+    WorkbookError,
+    open_book,
+    read_bytes,
+    sha256_hex,
+    sheet_layout,
+)
+from clients.importer.schema import SHEETS
+from clients.importer.validate import Checker as _Checker
+from clients.importer.writer import Writer as _Writer
 from clients.models import Client, ImportBatch
 
 logger = logging.getLogger("atlas.import")
@@ -68,6 +77,25 @@ class _Failed(Exception):
         self.errors = errors
 
 
+class _Unsorted(Exception):
+    """The Transactions sheet is not in date order: book after the last chunk instead."""
+
+
+ROWS_CHUNK = 20000  # rows of a large sheet checked, written and booked at a time
+LARGE_SHEETS = ("Receivables", "Transactions")  # streamed in chunks; the others are read whole
+
+
+def _chunks(rows, size):
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def import_workbook(
     path_or_file,
     *,
@@ -86,49 +114,131 @@ def import_workbook(
         data, name = read_bytes(path_or_file)
         result.file_name = file_name or name
         result.sha256 = sha256_hex(data)
-        read = read_workbook(data, progress)
+        book = open_book(data)
     except WorkbookError as exc:
         result.errors = [f"Workbook: {exc}"]
         return _finish(result, batch, started)
+    try:
+        try:
+            return _run(book, data, result, user=user, dry_run=dry_run, progress=progress, batch=batch, started=started)
+        except _Unsorted:
+            result.warnings, result.errors, result.counts = [], [], {}
+            return _run(
+                book,
+                data,
+                result,
+                user=user,
+                dry_run=dry_run,
+                progress=progress,
+                batch=batch,
+                started=started,
+                stream=False,
+            )
+    except WorkbookError as exc:  # a sheet that cannot be read past its first rows: nothing was kept
+        result.ok = False
+        result.errors = [f"Workbook: {exc}"]
+        result.counts = {}
+        return _finish(result, None if batch is None or not batch.pk else batch, started)
 
-    result.rows = read.row_count
-    result.warnings = list(read.warnings)
-    errors = list(read.errors)
-    if read.structural:
-        result.errors = errors
-        return _finish(result, batch, started)
-    plan = build_plan(read.sheets, errors, result.warnings)
-    result.counts = plan.counts()
-    if errors:
-        result.errors = errors
-        return _finish(result, batch, started)
 
-    from ledger.services import LedgerError, book_transactions
+def _run(book, data, result, *, user, dry_run, progress, batch, started, stream: bool = True) -> ImportResult:
+    """Read, check, write and book sheet by sheet in one atomic block. ``stream``: book the
+    Transactions sheet chunk by chunk (it must be in date order, else :class:`_Unsorted`);
+    otherwise book every new transaction in one call after the sheet."""
+    from ledger.services import LedgerError, TransactionBooker, book_transactions
 
-    touched: set[int] = set()
+    read_errors: list[str] = []
+    warnings: list[str] = []
+    layout = sheet_layout(book, read_errors, warnings)
+    structural = layout.structural
+    sheets: dict[str, SheetData] = {}
     own_batch = batch is None
+    touched: set[int] = set()
+    rows_read = 0
     try:
         with _import_cache(), transaction.atomic():
-            if own_batch:
-                batch = ImportBatch.objects.create(
-                    file_name=result.file_name[:255],
-                    sha256=result.sha256,
-                    user=user if getattr(user, "pk", None) else None,
-                    status=ImportBatch.Status.RUNNING,
-                    dry_run=dry_run,
-                    file_size=len(data),
-                )
-            new_txns, touched = write_plan(plan, batch=batch, user=user, progress=progress)
-            _drop_rows(plan)  # written: only the new transactions are needed from here on
-            if progress:
-                progress("booking", 0, len(new_txns))
+            checker = None
+            writer = None
+            booker = TransactionBooker(keep_entries=False)
+            unbooked: list = []  # stream=False: every new transaction, booked after the sheet
+            booked = 0
+            last_date = None
+            for spec in SHEETS:
+                sheet_stream = SheetStream(book, spec, layout.by_key.get(spec.name), read_errors, warnings)
+                sheets[spec.name] = sheet_stream.sheet
+                opened = sheet_stream.open()
+                structural = structural or sheet_stream.structural
+                if checker is None:
+                    checker = _Checker(sheets, warnings)
+                if not opened:
+                    rows_read += sheet_stream.row_count
+                    continue
+                size = ROWS_CHUNK if spec.name in LARGE_SHEETS else 1 << 62
+                for chunk in _chunks(sheet_stream.rows(), size):
+                    if structural:  # cross-sheet checks are skipped; keep reading for cell errors
+                        continue
+                    plan = checker.check(spec.name, chunk)
+                    if read_errors or checker.has_errors():
+                        continue  # nothing more is written; everything is rolled back at the end
+                    if writer is None:
+                        if own_batch:
+                            batch = ImportBatch.objects.create(
+                                file_name=result.file_name[:255],
+                                sha256=result.sha256,
+                                user=user if getattr(user, "pk", None) else None,
+                                status=ImportBatch.Status.RUNNING,
+                                dry_run=dry_run,
+                                file_size=len(data),
+                            )
+                        writer = _Writer(checker.existing, sheets, batch=batch, user=user, progress=progress)
+                    written = writer.write(spec.name, plan)
+                    if spec.name != "Transactions" or not written:
+                        continue
+                    if not stream:
+                        unbooked.extend(written)
+                        continue
+                    for t in written:
+                        if last_date is not None and t.date < last_date:
+                            raise _Unsorted
+                        last_date = t.date
+                    book_transactions(written, booker=booker, keep_entries=False, evaluate_alerts=False, final=False)
+                    booked += len(written)
+                    if progress:
+                        progress("booking", booked, booked)
+                rows_read += sheet_stream.row_count
+                if progress and sheet_stream.sheet.present:
+                    progress("reading", rows_read, rows_read)
+            result.rows = rows_read
+            result.warnings = warnings
+            result.counts = checker.counts() if not structural else {}
+            errors = read_errors if structural else read_errors + checker.errors()
+            if errors:
+                raise _Failed(errors)
+            if writer is None:  # an empty workbook: the batch still records the import
+                if own_batch:
+                    batch = ImportBatch.objects.create(
+                        file_name=result.file_name[:255],
+                        sha256=result.sha256,
+                        user=user if getattr(user, "pk", None) else None,
+                        status=ImportBatch.Status.RUNNING,
+                        dry_run=dry_run,
+                        file_size=len(data),
+                    )
+                writer = _Writer(checker.existing, sheets, batch=batch, user=user, progress=progress)
             try:
-                book_transactions(new_txns, evaluate_alerts=False, keep_entries=False)
+                if stream:
+                    book_transactions([], booker=booker, keep_entries=False, evaluate_alerts=False, final=True)
+                else:
+                    booked = len(unbooked)
+                    if progress:
+                        progress("booking", 0, booked)
+                    book_transactions(unbooked, evaluate_alerts=False, keep_entries=False)
             except LedgerError as exc:
-                raise _Failed(_ledger_errors(exc, new_txns, plan)) from None
-            result.entries_booked = len(new_txns)  # each new transaction is one entry (or the import failed)
+                raise _Failed(_ledger_errors(exc, unbooked, sheets["Transactions"])) from None
+            touched = writer.touched_clients
+            result.entries_booked = booked  # each new transaction is one entry (or the import failed)
             if progress:
-                progress("booking", len(new_txns), len(new_txns))
+                progress("booking", booked, booked)
             result.ok = True
             if dry_run:
                 transaction.set_rollback(True)
@@ -179,19 +289,8 @@ def _import_cache():
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
-def _drop_rows(plan) -> None:
-    """Free the parsed rows once written (the counts are already taken; error mapping needs
-    only the sheets' column letters)."""
-    for sheet in plan.sheets.values():
-        sheet.rows = []
-    for sheet_plan in plan.plans.values():
-        sheet_plan.new = []
-        sheet_plan.changed = []
-
-
-def _ledger_errors(exc, new_txns, plan) -> list[str]:
-    by_pk = {t.pk: t for t in new_txns}
-    sheet = plan.sheets["Transactions"]
+def _ledger_errors(exc, new_txns, sheet: SheetData) -> list[str]:
+    by_pk = getattr(exc, "transactions", None) or {t.pk: t for t in new_txns}
     errors = []
     for key, column, message in exc.problems or []:
         txn = by_pk.get(key)

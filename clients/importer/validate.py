@@ -7,7 +7,6 @@ exactly one of ``new``, ``changed`` or ``unchanged``; every problem is collected
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from clients.importer.reader import Row, SheetData
@@ -46,24 +45,10 @@ FIELDS = {
 
 @dataclass
 class SheetPlan:
+    """A chunk's rows to write: new rows and (existing instance, row) pairs that change."""
+
     new: list[Row] = field(default_factory=list)
     changed: list[tuple[object, Row]] = field(default_factory=list)  # (existing model instance, row)
-    unchanged: int = 0
-
-    def counts(self) -> dict[str, int]:
-        return {"new": len(self.new), "changed": len(self.changed), "unchanged": self.unchanged}
-
-
-@dataclass
-class Plan:
-    sheets: dict[str, SheetData]
-    errors: list[str]
-    warnings: list[str]
-    plans: dict[str, SheetPlan] = field(default_factory=lambda: {name: SheetPlan() for name in SHEET_ORDER})
-    existing: dict[str, dict] = field(default_factory=dict)  # sheet → {id: instance}
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        return {name: self.plans[name].counts() for name in SHEET_ORDER if self.sheets[name].present}
 
 
 class _Existing:
@@ -130,192 +115,268 @@ def _current(obj, name: str):
     return value
 
 
-def build_plan(sheets: dict[str, SheetData], errors: list[str], warnings: list[str]) -> Plan:
-    plan = Plan(sheets, errors, warnings)
-    db = _Existing()
-    plan.existing = {
-        "Partners": db.partners,
-        "Clients": db.clients,
-        "Debtors": db.debtors,
-        "Receivables": db.receivables,
-        "Transactions": db.transactions,
-        "Loans": db.loans,
-        "Payouts": db.payouts,
-    }
+class Checker:
+    """The cross-sheet checks, fed sheet by sheet in :data:`SHEET_ORDER` and, for a large sheet,
+    chunk by chunk (every check looks only at the row, earlier sheets and the database).
 
-    def err(sheet: str, column: str, row: Row, message: str):
-        errors.append(f"{sheets[sheet].cell(column, row.number)}: {message}")
+    Keeps compact indexes only (each sheet's ids → first row, client currencies, receivable
+    owners). Errors are collected per kind and sheet and joined by :meth:`errors` in the order a
+    whole-book check gives them: duplicates sheet by sheet, then the reference checks
+    (Clients, Receivables, Transactions, Loans, Payouts), then changes to booked transactions.
+    """
 
-    # Unique ids within each sheet.
-    first_seen: dict[str, dict[str, int]] = {}
-    for name in SHEET_ORDER:
-        data = sheets[name]
-        key = data.spec.key
-        seen = first_seen.setdefault(name, {})
+    def __init__(self, sheets: dict[str, SheetData], warnings: list[str]):
+        self.sheets = sheets
+        self.warnings = warnings
+        self.db = db = _Existing()
+        self.existing = {
+            "Partners": db.partners,
+            "Clients": db.clients,
+            "Debtors": db.debtors,
+            "Receivables": db.receivables,
+            "Transactions": db.transactions,
+            "Loans": db.loans,
+            "Payouts": db.payouts,
+        }
+        self.duplicates = {name: [] for name in SHEET_ORDER}
+        self.references = {name: [] for name in SHEET_ORDER}
+        self.booked = {name: [] for name in SHEET_ORDER}
+        self.first_seen: dict[str, dict] = {name: {} for name in SHEET_ORDER}
+        self.counts_ = {name: {"new": 0, "changed": 0, "unchanged": 0} for name in SHEET_ORDER}
+        self.client_currency: dict = {}  # Clients sheet: client_id → currency
+        self.receivable_owner: dict = {}  # Receivables sheet: receivable_id → client_id
+        self._strings: dict = {}
+
+    def _intern(self, value):
+        return self._strings.setdefault(value, value) if value.__class__ is str else value
+
+    def has_errors(self) -> bool:
+        return any(self.duplicates.values()) or any(self.references.values()) or any(self.booked.values())
+
+    def errors(self) -> list[str]:
+        out = []
+        for kind in (self.duplicates, self.references, self.booked):
+            for name in SHEET_ORDER:
+                out.extend(kind[name])
+        return out
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {name: dict(self.counts_[name]) for name in SHEET_ORDER if self.sheets[name].present}
+
+    def _err(self, kind: dict, sheet: str, column: str, row: Row, message: str) -> None:
+        kind[sheet].append(f"{self.sheets[sheet].cell(column, row.number)}: {message}")
+
+    def _final_client(self, client_id):
+        """(currency, exists) of a client as it will be after the import."""
+        if client_id in self.client_currency:
+            return self.client_currency[client_id], True
+        client = self.db.clients.get(client_id)
+        return (client.currency, True) if client else (None, False)
+
+    def _check_client(self, sheet: str, row: Row) -> None:
+        client_id = row.values.get("client_id")
+        if client_id is None:
+            return
+        currency, exists = self._final_client(client_id)
+        if not exists:
+            self._err(self.references, sheet, "client_id", row, f"unknown client_id '{client_id}'")
+            return
+        given = row.values.get("currency")
+        if currency and given and "currency" not in row.bad and given != currency:
+            self._err(
+                self.references,
+                sheet,
+                "currency",
+                row,
+                f"currency {given} is not client {client_id}'s currency {currency}",
+            )
+
+    def check(self, name: str, rows) -> SheetPlan:
+        """Check a chunk of a sheet's rows (after every earlier chunk and sheet); return what to write."""
+        key = self.sheets[name].spec.key
+        seen = self.first_seen[name]
         kept = []
-        for row in data.rows:
+        for row in rows:
             value = row.values.get(key)
             if value is None:
                 continue
             if value in seen:
-                err(name, key, row, f"duplicate {key} '{value}' (first on row {seen[value]})")
+                self._err(self.duplicates, name, key, row, f"duplicate {key} '{value}' (first on row {seen[value]})")
                 continue
             seen[value] = row.number
             kept.append(row)
-        data.rows = kept
+        getattr(self, "_check_" + name.lower())(kept)
+        return self._classify(name, kept)
 
-    wb = {name: {row.values[sheets[name].spec.key]: row for row in sheets[name].rows} for name in SHEET_ORDER}
+    def _check_partners(self, rows) -> None:
+        pass
 
-    def final_client(client_id):
-        """(currency, exists) of a client as it will be after the import."""
-        row = wb["Clients"].get(client_id)
-        if row is not None:
-            return row.values.get("currency"), True
-        client = db.clients.get(client_id)
-        return (client.currency, True) if client else (None, False)
+    def _check_debtors(self, rows) -> None:
+        pass
 
-    def check_client(sheet: str, row: Row) -> str | None:
-        client_id = row.values.get("client_id")
-        if client_id is None:
-            return None
-        currency, exists = final_client(client_id)
-        if not exists:
-            err(sheet, "client_id", row, f"unknown client_id '{client_id}'")
-            return None
-        given = row.values.get("currency")
-        if currency and given and "currency" not in row.bad and given != currency:
-            err(sheet, "currency", row, f"currency {given} is not client {client_id}'s currency {currency}")
-        return currency
-
-    # Clients: partner references, currency changes.
-    for row in sheets["Clients"].rows:
-        v = row.values
-        pid = v.get("partner_id")
-        if pid and pid not in wb["Partners"] and pid not in db.partners:
-            err("Clients", "partner_id", row, f"unknown partner_id '{pid}'")
-        old = db.clients.get(v["client_id"])
-        if old and v.get("currency") and old.currency != v["currency"]:
-            err(
-                "Clients",
-                "currency",
-                row,
-                f"client {old.client_id} is in {old.currency}; its currency cannot change to {v['currency']}",
-            )
-
-    # Receivables.
-    for row in sheets["Receivables"].rows:
-        v = row.values
-        check_client("Receivables", row)
-        did = v.get("debtor_id")
-        if did and did not in wb["Debtors"] and did not in db.debtors:
-            err("Receivables", "debtor_id", row, f"unknown debtor_id '{did}'")
-        if v.get("issue_date") and v.get("due_date") and v["due_date"] < v["issue_date"]:
-            err("Receivables", "due_date", row, f"due_date {v['due_date']} is before issue_date {v['issue_date']}")
-        old = db.receivables.get(v["receivable_id"])
-        if old is not None and old.receivable_id in db.booked_receivables:
-            for column in ("client_id", "currency", "face_value"):
-                if column in row.bad or v.get(column) is None:
-                    continue
-                if _current(old, column) != v[column]:
-                    err(
-                        "Receivables",
-                        column,
-                        row,
-                        f"receivable {old.receivable_id} has booked transactions: its {column} cannot change "
-                        f"({_current(old, column)} → {v[column]})",
-                    )
-
-    def receivable_owner(rid):
-        row = wb["Receivables"].get(rid)
-        if row is not None:
-            return row.values.get("client_id"), True
-        r = db.receivables.get(rid)
-        return (r._client_code, True) if r else (None, False)
-
-    # Transactions.
-    for row in sheets["Transactions"].rows:
-        v = row.values
-        check_client("Transactions", row)
-        type_, amount = v.get("type"), v.get("amount")
-        if type_ and amount is not None:
-            if type_ == "adjustment":
-                if amount == 0:
-                    err("Transactions", "amount", row, "amount of an adjustment must not be zero")
-                if not v.get("reference"):
-                    err("Transactions", "reference", row, "reference (the reason) is required for an adjustment")
-            elif amount <= 0:
-                err("Transactions", "amount", row, f"amount '{amount}' must be greater than zero for {type_}")
-        rid = v.get("receivable_id")
-        if type_ in NEEDS_RECEIVABLE and not rid and "receivable_id" not in row.bad:
-            err("Transactions", "receivable_id", row, f"receivable_id is required for {type_}")
-        if rid:
-            owner, exists = receivable_owner(rid)
-            if not exists:
-                err("Transactions", "receivable_id", row, f"unknown receivable_id '{rid}'")
-            elif v.get("client_id") and owner and owner != v["client_id"]:
-                err(
-                    "Transactions",
-                    "receivable_id",
+    def _check_clients(self, rows) -> None:
+        db = self.db
+        partners = self.first_seen["Partners"]
+        for row in rows:
+            v = row.values
+            self.client_currency[v["client_id"]] = v.get("currency")
+            pid = v.get("partner_id")
+            if pid and pid not in partners and pid not in db.partners:
+                self._err(self.references, "Clients", "partner_id", row, f"unknown partner_id '{pid}'")
+            old = db.clients.get(v["client_id"])
+            if old and v.get("currency") and old.currency != v["currency"]:
+                self._err(
+                    self.references,
+                    "Clients",
+                    "currency",
                     row,
-                    f"receivable {rid} belongs to client {owner}, not {v['client_id']}",
+                    f"client {old.client_id} is in {old.currency}; its currency cannot change to {v['currency']}",
                 )
 
-    for row in sheets["Loans"].rows:
-        check_client("Loans", row)
+    def _check_receivables(self, rows) -> None:
+        db = self.db
+        debtors = self.first_seen["Debtors"]
+        owners = self.receivable_owner
+        for row in rows:
+            v = row.values
+            owners[v["receivable_id"]] = self._intern(v.get("client_id"))
+            self._check_client("Receivables", row)
+            did = v.get("debtor_id")
+            if did and did not in debtors and did not in db.debtors:
+                self._err(self.references, "Receivables", "debtor_id", row, f"unknown debtor_id '{did}'")
+            if v.get("issue_date") and v.get("due_date") and v["due_date"] < v["issue_date"]:
+                self._err(
+                    self.references,
+                    "Receivables",
+                    "due_date",
+                    row,
+                    f"due_date {v['due_date']} is before issue_date {v['issue_date']}",
+                )
+            old = db.receivables.get(v["receivable_id"])
+            if old is not None and old.receivable_id in db.booked_receivables:
+                for column in ("client_id", "currency", "face_value"):
+                    if column in row.bad or v.get(column) is None:
+                        continue
+                    if _current(old, column) != v[column]:
+                        self._err(
+                            self.references,
+                            "Receivables",
+                            column,
+                            row,
+                            f"receivable {old.receivable_id} has booked transactions: its {column} cannot change "
+                            f"({_current(old, column)} → {v[column]})",
+                        )
 
-    # Payouts: one ready payout per client (workbook and database together).
-    ready_by_client = dict(db.ready_payout_by_client)
-    for pid, p in db.payouts.items():
-        if pid in wb["Payouts"] and p.status == PayoutStatus.READY:
-            ready_by_client.pop(p._client_code, None)
-    for row in sheets["Payouts"].rows:
-        v = row.values
-        check_client("Payouts", row)
-        old = db.payouts.get(v["payout_id"])
-        if old is not None and old.status not in IMPORTABLE_PAYOUT_STATUSES:
-            continue
-        if v.get("status") == "ready" and v.get("client_id"):
-            other = ready_by_client.get(v["client_id"])
-            if other and other != v["payout_id"]:
-                err("Payouts", "status", row, f"client {v['client_id']} already has a ready payout ({other})")
-            else:
-                ready_by_client[v["client_id"]] = v["payout_id"]
+    def _receivable_owner(self, rid):
+        if rid in self.receivable_owner:
+            return self.receivable_owner[rid], True
+        r = self.db.receivables.get(rid)
+        return (r._client_code, True) if r else (None, False)
 
-    # New / changed / unchanged.
-    for name in SHEET_ORDER:
-        existing = plan.existing[name]
-        sheet_plan = plan.plans[name]
+    def _check_transactions(self, rows) -> None:
+        err, refs = self._err, self.references
+        for row in rows:
+            v = row.values
+            self._check_client("Transactions", row)
+            type_, amount = v.get("type"), v.get("amount")
+            if type_ and amount is not None:
+                if type_ == "adjustment":
+                    if amount == 0:
+                        err(refs, "Transactions", "amount", row, "amount of an adjustment must not be zero")
+                    if not v.get("reference"):
+                        err(
+                            refs,
+                            "Transactions",
+                            "reference",
+                            row,
+                            "reference (the reason) is required for an adjustment",
+                        )
+                elif amount <= 0:
+                    err(refs, "Transactions", "amount", row, f"amount '{amount}' must be greater than zero for {type_}")
+            rid = v.get("receivable_id")
+            if type_ in NEEDS_RECEIVABLE and not rid and "receivable_id" not in row.bad:
+                err(refs, "Transactions", "receivable_id", row, f"receivable_id is required for {type_}")
+            if rid:
+                owner, exists = self._receivable_owner(rid)
+                if not exists:
+                    err(refs, "Transactions", "receivable_id", row, f"unknown receivable_id '{rid}'")
+                elif v.get("client_id") and owner and owner != v["client_id"]:
+                    err(
+                        refs,
+                        "Transactions",
+                        "receivable_id",
+                        row,
+                        f"receivable {rid} belongs to client {owner}, not {v['client_id']}",
+                    )
+
+    def _check_loans(self, rows) -> None:
+        for row in rows:
+            self._check_client("Loans", row)
+
+    def _check_payouts(self, rows) -> None:
+        """One ready payout per client (workbook and database together); the whole sheet at once."""
+        db = self.db
+        in_sheet = {row.values["payout_id"] for row in rows}
+        ready_by_client = dict(db.ready_payout_by_client)
+        for pid, p in db.payouts.items():
+            if pid in in_sheet and p.status == PayoutStatus.READY:
+                ready_by_client.pop(p._client_code, None)
+        for row in rows:
+            v = row.values
+            self._check_client("Payouts", row)
+            old = db.payouts.get(v["payout_id"])
+            if old is not None and old.status not in IMPORTABLE_PAYOUT_STATUSES:
+                continue
+            if v.get("status") == "ready" and v.get("client_id"):
+                other = ready_by_client.get(v["client_id"])
+                if other and other != v["payout_id"]:
+                    self._err(
+                        self.references,
+                        "Payouts",
+                        "status",
+                        row,
+                        f"client {v['client_id']} already has a ready payout ({other})",
+                    )
+                else:
+                    ready_by_client[v["client_id"]] = v["payout_id"]
+
+    def _classify(self, name: str, rows) -> SheetPlan:
+        """New / changed / unchanged."""
+        existing = self.existing[name]
+        plan = SheetPlan()
+        counts = self.counts_[name]
         columns = FIELDS[name]
-        key = sheets[name].spec.key
-        for row in sheets[name].rows:
+        key = self.sheets[name].spec.key
+        for row in rows:
             old = existing.get(row.values[key])
             if old is None:
-                sheet_plan.new.append(row)
+                plan.new.append(row)
+                counts["new"] += 1
                 continue
             if name == "Transactions":
                 diff = [c for c in columns if c not in row.bad and old[c] != row.values.get(c)]
                 if diff:
-                    err(name, diff[0], row, f"transaction {row.values[key]} is already booked and cannot be changed")
+                    self._err(
+                        self.booked,
+                        name,
+                        diff[0],
+                        row,
+                        f"transaction {row.values[key]} is already booked and cannot be changed",
+                    )
                 else:
-                    sheet_plan.unchanged += 1
+                    counts["unchanged"] += 1
                 continue
             diff = [c for c in columns if c not in row.bad and _current(old, c) != row.values.get(c)]
             if name == "Payouts" and diff and old.status not in IMPORTABLE_PAYOUT_STATUSES:
-                warnings.append(
-                    f"{sheets[name].cell('status', row.number)}: payout {old.payout_id} is already {old.status}; "
+                self.warnings.append(
+                    f"{self.sheets[name].cell('status', row.number)}: payout {old.payout_id} is already {old.status}; "
                     "row ignored"
                 )
-                sheet_plan.unchanged += 1
+                counts["unchanged"] += 1
                 continue
             if diff:
-                sheet_plan.changed.append((old, row))
+                plan.changed.append((old, row))
+                counts["changed"] += 1
             else:
-                sheet_plan.unchanged += 1
-    return plan
-
-
-def ids_by_sheet(plan: Plan) -> dict[str, set]:
-    out = defaultdict(set)
-    for name in SHEET_ORDER:
-        out[name] = {row.values[plan.sheets[name].spec.key] for row in plan.sheets[name].rows}
-    return out
+                counts["unchanged"] += 1
+        return plan

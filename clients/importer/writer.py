@@ -1,8 +1,9 @@
-"""Phase 2: write the plan in bulk (call inside ``transaction.atomic()``).
+"""Phase 2: write checked chunks in bulk (call inside ``transaction.atomic()``).
 
-New rows are ``bulk_create``d in chunks, changed rows ``bulk_update``d; every written record
-gets its provenance (import batch, sheet, row). Foreign keys are resolved from dicts built
-once, never by per-row queries. Returns the new transactions (saved, with pks) for booking.
+New rows are inserted in chunks (:func:`ledger.bulk.insert_rows`), changed rows
+``bulk_update``d; every written record gets its provenance (import batch, sheet, row). Foreign
+keys are resolved from ``{id: pk}`` dicts kept per sheet, never by per-row queries. The
+Transactions sheet's chunks return the new transactions (saved, with pks) for booking.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from clients.importer.validate import Plan
+from clients.importer.validate import SheetPlan
 from clients.models import Client, Debtor, ImportBatch, Partner, Receivable, Transaction
 from ledger.bulk import insert_rows
 from payouts.models import Payout, PayoutStatus
@@ -54,37 +55,47 @@ class NewTransaction:
     source_row: int
 
 
-class _Writer:
-    def __init__(self, plan: Plan, batch: ImportBatch, user, progress: Callable | None):
-        self.plan = plan
+class Writer:
+    """Writes checked chunks sheet by sheet (in :data:`SHEET_ORDER`), keeping each sheet's
+    ``{id: pk}`` so later sheets resolve their foreign keys without queries."""
+
+    def __init__(self, existing: dict[str, dict], sheets: dict, *, batch: ImportBatch, user, progress: Callable | None):
+        self.sheets = sheets
         self.batch = batch
         self.user = user
         self.progress = progress
-        self.total = sum(len(p.new) + len(p.changed) for p in plan.plans.values())
         self.done = 0
         self.touched_clients: set[int] = set()
         self.now = timezone.now()
+        self.partner_pk = {pid: p.pk for pid, p in existing["Partners"].items()}
+        self.client_pk = {cid: c.pk for cid, c in existing["Clients"].items()}
+        self.debtor_pk = {did: d.pk for did, d in existing["Debtors"].items()}
+        self.receivable_pk = {rid: r.pk for rid, r in existing["Receivables"].items()}
 
     def tick(self, n: int):
         self.done += n
         if self.progress:
-            self.progress("writing", self.done, self.total)
+            self.progress("writing", self.done, self.done)
 
-    def save(self, model, sheet: str, build: Callable, apply: Callable, fields: list[str]) -> dict:
-        """Create new rows, update changed ones; return {id: pk} for the sheet's records."""
-        sheet_plan = self.plan.plans[sheet]
-        key = self.plan.sheets[sheet].spec.key
+    def write(self, name: str, plan: SheetPlan):
+        """Write one checked chunk of sheet ``name``; the Transactions sheet returns its new
+        transactions (for booking), the others ``{id: pk}`` of their new records."""
+        return getattr(self, "_" + name.lower())(plan)
+
+    def save(self, model, sheet: str, plan: SheetPlan, build: Callable, apply: Callable, fields: list[str]) -> dict:
+        """Create new rows, update changed ones; return {id: pk} for the new records."""
+        key = self.sheets[sheet].spec.key
         pks = {}
-        for start in range(0, len(sheet_plan.new), CHUNK):
-            rows = sheet_plan.new[start : start + CHUNK]
+        for start in range(0, len(plan.new), CHUNK):
+            rows = plan.new[start : start + CHUNK]
             dicts = [_attnames(model, {**build(row.values), **_prov(row, sheet, self.batch)}) for row in rows]
-            fields = sorted({name for d in dicts for name in d})
-            new_pks = insert_rows(model, fields, [tuple(d.get(f) for f in fields) for d in dicts], returning=True)
+            names = sorted({name for d in dicts for name in d})
+            new_pks = insert_rows(model, names, [tuple(d.get(f) for f in names) for d in dicts], returning=True)
             for d, pk in zip(dicts, new_pks, strict=True):
                 pks[d[key]] = pk
             self.tick(len(rows))
         changed = []
-        for obj, row in sheet_plan.changed:
+        for obj, row in plan.changed:
             apply(obj, row.values)
             obj.import_batch, obj.source_sheet, obj.source_row = self.batch, sheet, row.number
             changed.append(obj)
@@ -93,179 +104,172 @@ class _Writer:
             self.tick(len(changed))
         return pks
 
+    def _partners(self, plan):
+        self.partner_pk |= self.save(
+            Partner,
+            "Partners",
+            plan,
+            lambda v: {"partner_id": v["partner_id"], "name": v["name"]},
+            lambda o, v: setattr(o, "name", v["name"]),
+            ["name"],
+        )
 
-def write_plan(plan: Plan, *, batch: ImportBatch, user=None, progress=None) -> tuple[list[NewTransaction], set[int]]:
-    w = _Writer(plan, batch, user, progress)
-    ex = plan.existing
-
-    # Partners
-    partner_pk = {pid: p.pk for pid, p in ex["Partners"].items()}
-    partner_pk |= w.save(
-        Partner,
-        "Partners",
-        lambda v: {"partner_id": v["partner_id"], "name": v["name"]},
-        lambda o, v: setattr(o, "name", v["name"]),
-        ["name"],
-    )
-
-    # Clients
-    client_cols = [
-        "name",
-        "country",
-        "currency",
-        "status",
-        "credit_limit",
-        "advance_rate",
-        "reserve_rate",
-        "reserve_hold_days",
-        "fee_rate",
-        "iban",
-        "bic",
-        "partner_reserve_rate",
-    ]
-
-    def client_fields(v):
-        d = {c: v.get(c) for c in client_cols}
+    def _client_fields(self, v):
+        d = {c: v.get(c) for c in CLIENT_COLS}
         d["iban"] = d["iban"] or ""
         d["bic"] = d["bic"] or ""
-        d["partner_id"] = partner_pk[v["partner_id"]] if v.get("partner_id") else None
+        d["partner_id"] = self.partner_pk[v["partner_id"]] if v.get("partner_id") else None
         return d
 
-    def client_apply(o, v):
-        for k, value in client_fields(v).items():
-            setattr(o, k, value)
-        w.touched_clients.add(o.pk)
+    def _clients(self, plan):
+        def apply(o, v):
+            for k, value in self._client_fields(v).items():
+                setattr(o, k, value)
+            self.touched_clients.add(o.pk)
 
-    client_pk = {cid: c.pk for cid, c in ex["Clients"].items()}
-    new_clients = w.save(
-        Client,
-        "Clients",
-        lambda v: {"client_id": v["client_id"], **client_fields(v)},
-        client_apply,
-        [*client_cols, "partner"],
-    )
-    client_pk |= new_clients
-    w.touched_clients |= set(new_clients.values())
-
-    # Debtors
-    debtor_cols = ["name", "country", "concentration_limit"]
-    debtor_pk = {did: d.pk for did, d in ex["Debtors"].items()}
-    debtor_pk |= w.save(
-        Debtor,
-        "Debtors",
-        lambda v: {"debtor_id": v["debtor_id"], **{c: v.get(c) for c in debtor_cols}},
-        lambda o, v: [setattr(o, c, v.get(c)) for c in debtor_cols],
-        debtor_cols,
-    )
-
-    # Receivables
-    rec_cols = ["invoice_number", "issue_date", "due_date", "currency", "face_value"]
-
-    def rec_fields(v):
-        d = {c: v[c] for c in rec_cols}
-        d["client_id"] = client_pk[v["client_id"]]
-        d["debtor_id"] = debtor_pk[v["debtor_id"]]
-        return d
-
-    def rec_apply(o, v):
-        for k, value in rec_fields(v).items():
-            setattr(o, k, value)
-        w.touched_clients.add(o.client_id)
-
-    receivable_pk = {rid: r.pk for rid, r in ex["Receivables"].items()}
-    receivable_pk |= w.save(
-        Receivable,
-        "Receivables",
-        lambda v: {"receivable_id": v["receivable_id"], **rec_fields(v)},
-        rec_apply,
-        [*rec_cols, "client", "debtor"],
-    )
-
-    # Transactions: only new ones (a booked transaction never changes).
-    new_txns: list[NewTransaction] = []
-    rows = plan.plans["Transactions"].new
-    txn_fields = [
-        "txn_id",
-        "date",
-        "client_id",
-        "type",
-        "amount",
-        "currency",
-        "receivable_id",
-        "reference",
-        "source_row",
-    ]
-    for start in range(0, len(rows), CHUNK):
-        chunk = []
-        for row in rows[start : start + CHUNK]:
-            v = row.values
-            rid = v.get("receivable_id")
-            chunk.append(
-                (
-                    v["txn_id"],
-                    v["date"],
-                    client_pk[v["client_id"]],
-                    v["type"],
-                    v["amount"],
-                    v["currency"],
-                    receivable_pk[rid] if rid else None,
-                    v.get("reference") or "",
-                    row.number,
-                )
-            )
-        pks = insert_rows(
-            Transaction,
-            [*txn_fields, "import_batch_id", "source_sheet"],
-            [(*t, batch.pk, "Transactions") for t in chunk],
-            returning=True,
+        new = self.save(
+            Client,
+            "Clients",
+            plan,
+            lambda v: {"client_id": v["client_id"], **self._client_fields(v)},
+            apply,
+            [*CLIENT_COLS, "partner"],
         )
-        new_txns.extend(NewTransaction(pk, *t) for pk, t in zip(pks, chunk, strict=True))
-        w.tick(len(chunk))
-    w.touched_clients |= {t.client_id for t in new_txns}
+        self.client_pk |= new
+        self.touched_clients |= set(new.values())
 
-    # Loans
-    loan_cols = ["principal", "currency", "annual_rate", "start_date", "term_months", "method", "day_count"]
+    def _debtors(self, plan):
+        cols = ["name", "country", "concentration_limit"]
+        self.debtor_pk |= self.save(
+            Debtor,
+            "Debtors",
+            plan,
+            lambda v: {"debtor_id": v["debtor_id"], **{c: v.get(c) for c in cols}},
+            lambda o, v: [setattr(o, c, v.get(c)) for c in cols],
+            cols,
+        )
 
-    def loan_fields(v):
-        d = {c: v.get(c) for c in loan_cols}
-        d["day_count"] = d["day_count"] or Loan.DayCount.D30_360
-        d["client_id"] = client_pk[v["client_id"]]
-        return d
+    def _receivables(self, plan):
+        cols = ["invoice_number", "issue_date", "due_date", "currency", "face_value"]
 
-    w.save(
-        Loan,
-        "Loans",
-        lambda v: {"loan_id": v["loan_id"], **loan_fields(v)},
-        lambda o, v: [setattr(o, k, value) for k, value in loan_fields(v).items()],
-        [*loan_cols, "client"],
-    )
+        def fields(v):
+            d = {c: v[c] for c in cols}
+            d["client_id"] = self.client_pk[v["client_id"]]
+            d["debtor_id"] = self.debtor_pk[v["debtor_id"]]
+            return d
 
-    # Payouts (imported as ready / requested / blocked; the importer is the requester).
-    def payout_fields(v, old_status=None):
-        d = {
-            "client_id": client_pk[v["client_id"]],
-            "amount": v["amount"],
-            "currency": v["currency"],
-            "status": v["status"],
-            "reference": v.get("reference") or "",
-        }
-        if v["status"] == PayoutStatus.REQUESTED and old_status != PayoutStatus.REQUESTED:
-            d["requested_by"] = user if getattr(user, "pk", None) else None
-            d["requested_at"] = w.now
-        return d
+        def apply(o, v):
+            for k, value in fields(v).items():
+                setattr(o, k, value)
+            self.touched_clients.add(o.client_id)
 
-    def payout_apply(o, v):
-        for k, value in payout_fields(v, o.status).items():
-            setattr(o, k, value)
-        w.touched_clients.add(o.client_id)
+        self.receivable_pk |= self.save(
+            Receivable,
+            "Receivables",
+            plan,
+            lambda v: {"receivable_id": v["receivable_id"], **fields(v)},
+            apply,
+            [*cols, "client", "debtor"],
+        )
 
-    new_payouts = w.save(
-        Payout,
-        "Payouts",
-        lambda v: {"payout_id": v["payout_id"], **payout_fields(v)},
-        payout_apply,
-        ["client", "amount", "currency", "status", "reference", "requested_by", "requested_at"],
-    )
-    if new_payouts:
-        w.touched_clients |= set(Payout.objects.filter(pk__in=new_payouts.values()).values_list("client_id", flat=True))
-    return new_txns, w.touched_clients
+    def _transactions(self, plan) -> list[NewTransaction]:
+        """Only new ones (a booked transaction never changes)."""
+        new_txns: list[NewTransaction] = []
+        rows = plan.new
+        client_pk, receivable_pk, batch_pk = self.client_pk, self.receivable_pk, self.batch.pk
+        for start in range(0, len(rows), CHUNK):
+            chunk = []
+            for row in rows[start : start + CHUNK]:
+                v = row.values
+                rid = v.get("receivable_id")
+                chunk.append(
+                    (
+                        v["txn_id"],
+                        v["date"],
+                        client_pk[v["client_id"]],
+                        v["type"],
+                        v["amount"],
+                        v["currency"],
+                        receivable_pk[rid] if rid else None,
+                        v.get("reference") or "",
+                        row.number,
+                    )
+                )
+            pks = insert_rows(
+                Transaction,
+                [*TXN_FIELDS, "import_batch_id", "source_sheet"],
+                [(*t, batch_pk, "Transactions") for t in chunk],
+                returning=True,
+            )
+            new_txns.extend(NewTransaction(pk, *t) for pk, t in zip(pks, chunk, strict=True))
+            self.tick(len(chunk))
+        self.touched_clients |= {t.client_id for t in new_txns}
+        return new_txns
+
+    def _loans(self, plan):
+        cols = ["principal", "currency", "annual_rate", "start_date", "term_months", "method", "day_count"]
+
+        def fields(v):
+            d = {c: v.get(c) for c in cols}
+            d["day_count"] = d["day_count"] or Loan.DayCount.D30_360
+            d["client_id"] = self.client_pk[v["client_id"]]
+            return d
+
+        self.save(
+            Loan,
+            "Loans",
+            plan,
+            lambda v: {"loan_id": v["loan_id"], **fields(v)},
+            lambda o, v: [setattr(o, k, value) for k, value in fields(v).items()],
+            [*cols, "client"],
+        )
+
+    def _payouts(self, plan):
+        """Imported as ready / requested / blocked; the importer is the requester."""
+        user = self.user
+
+        def fields(v, old_status=None):
+            d = {
+                "client_id": self.client_pk[v["client_id"]],
+                "amount": v["amount"],
+                "currency": v["currency"],
+                "status": v["status"],
+                "reference": v.get("reference") or "",
+            }
+            if v["status"] == PayoutStatus.REQUESTED and old_status != PayoutStatus.REQUESTED:
+                d["requested_by"] = user if getattr(user, "pk", None) else None
+                d["requested_at"] = self.now
+            return d
+
+        def apply(o, v):
+            for k, value in fields(v, o.status).items():
+                setattr(o, k, value)
+            self.touched_clients.add(o.client_id)
+
+        new = self.save(
+            Payout,
+            "Payouts",
+            plan,
+            lambda v: {"payout_id": v["payout_id"], **fields(v)},
+            apply,
+            ["client", "amount", "currency", "status", "reference", "requested_by", "requested_at"],
+        )
+        if new:
+            self.touched_clients |= set(Payout.objects.filter(pk__in=new.values()).values_list("client_id", flat=True))
+
+
+CLIENT_COLS = [
+    "name",
+    "country",
+    "currency",
+    "status",
+    "credit_limit",
+    "advance_rate",
+    "reserve_rate",
+    "reserve_hold_days",
+    "fee_rate",
+    "iban",
+    "bic",
+    "partner_reserve_rate",
+]
+TXN_FIELDS = ["txn_id", "date", "client_id", "type", "amount", "currency", "receivable_id", "reference", "source_row"]
