@@ -12,8 +12,9 @@
 | OVERDUE_RECEIVABLES | overdue share > policy level | warn |
 
 :func:`load_context` reads every figure for a whole set of clients in a constant number of queries
-(``ledger.selectors.client_figures``, ``risk.selectors.debtor_concentration`` / ``aging``, the policy);
-:func:`run_checks` is then pure Python.
+(``risk.services.breach_inputs``: ``ledger.selectors.client_figures``, the open receivables summed per
+client and debtor in SQL, the breached debtor shares, the overdue share, the policy — what the alert
+rules read too); :func:`run_checks` is then pure Python.
 
 INSUFFICIENT_FUNDS compares with the *unclamped* funds ``settlement − other pending payouts − shortfall``
 (see docs/payouts.md): with ``available`` clamped at zero, a pending payout larger than the whole settlement
@@ -23,6 +24,7 @@ balance would otherwise pass ("1500 > 0 + 1500" is false).
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
@@ -74,30 +76,32 @@ class CheckContext:
 
     as_of: datetime.date | None
     figures: dict = field(default_factory=dict)  # client pk -> ClientFigures
-    concentration: dict = field(default_factory=dict)  # client pk -> list[DebtorShare]
-    aging: dict = field(default_factory=dict)  # client pk -> Aging
+    concentration: dict = field(default_factory=dict)  # client pk -> list[DebtorShare] (only breached ones count)
+    aging: dict = field(default_factory=dict)  # client pk -> an object with ``overdue_share`` (Aging, Overdue)
     policy: object = None
 
 
 def load_context(clients, *, as_of: datetime.date | None = None) -> CheckContext:
-    """Figures, concentration, aging and policy for ``clients`` in a constant number of queries."""
-    from ledger.selectors import client_figures, today
-    from risk.models import RiskPolicy
-    from risk.selectors import aging, debtor_concentration
+    """Figures, breached debtor shares, overdue share and policy for ``clients`` in a constant number of
+    queries (:func:`risk.services.breach_inputs`: the open receivables are summed per client and debtor in
+    SQL, only the breached shares come back). ``clients`` are the rows the caller holds (locked)."""
+    from ledger.selectors import today
+    from risk.services import breach_inputs
 
-    clients = list(clients)
-    day = as_of or today()
+    inputs = breach_inputs(list(clients), as_of=as_of or today(), reread=False)
     return CheckContext(
-        as_of=day,
-        figures=client_figures(clients, as_of=day),
-        concentration=debtor_concentration(clients, as_of=day),
-        aging=aging(clients, as_of=day),
-        policy=RiskPolicy.get(),
+        as_of=inputs.as_of,
+        figures=inputs.figures,
+        concentration=inputs.concentration,
+        aging=inputs.aging,
+        policy=inputs.policy,
     )
 
 
+@functools.lru_cache(maxsize=8192)
 def iban_problem(value: str) -> str | None:
-    """None if valid, else the reason."""
+    """None if valid, else the reason (a pure function of the text: cached, a batch checks each IBAN
+    at simulation, at execution and for the SEPA file)."""
     if not (value or "").strip():
         return "the client has no IBAN"
     try:

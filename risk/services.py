@@ -5,8 +5,11 @@ where an actor acts, runs in one database transaction, writes its audit row in t
 (``atlas.models.audit``) and raises :class:`RiskError` with a human message when it refuses.
 
 Alert evaluation (:func:`evaluate_alerts`) compares the figures at D with the policy, in bulk:
-a handful of queries to read the figures, one to read the active alerts, then one bulk insert,
-one bulk update and one bulk resolve, whatever the number of clients.
+a handful of queries to read the figures (:func:`breach_inputs`: the ledger figures, and the open
+receivables summed per client and debtor in SQL; the payout checks read the same), one to read the
+active alerts, then one bulk insert, one bulk update and one bulk resolve, whatever the number of
+clients. :func:`breaches` also takes a ``risk.selectors.risk_snapshot`` (every open receivable as a
+row): the reference the tests compare :func:`breach_inputs` with.
 
 Alert rules (each metric is checked on its own, so an over-limit client has both alerts open):
 
@@ -313,8 +316,169 @@ class Breach:
     message: str
 
 
+@dataclass(frozen=True)
+class Overdue:
+    """A client's open receivables at D: the total and the part more than 90 days past due."""
+
+    total_open: Decimal
+    over_90: Decimal
+
+    @property
+    def overdue_share(self) -> Decimal | None:
+        """Unrounded, as ``risk.selectors.Aging.overdue_share``: None when nothing is open."""
+        return self.over_90 / self.total_open if self.total_open > 0 else None
+
+
+@dataclass(frozen=True)
+class DebtorRef:
+    """The debtor fields a breach names (``DebtorShare.debtor`` of :func:`breach_inputs`)."""
+
+    pk: int
+    debtor_id: str
+    name: str
+
+
+@dataclass
+class BreachInputs:
+    """What the alert rules and the payout checks read for a set of clients at D, and nothing more.
+
+    ``figures``: ``ledger.selectors.client_figures``; ``concentration``: per client pk only the
+    **breached** debtor shares (``risk.selectors.DebtorShare``, largest first, as
+    ``debtor_concentration`` sorts them; their ``debtor`` is a :class:`DebtorRef`); ``aging``: per
+    client pk an :class:`Overdue`. Equal, rule for rule, to what :func:`risk.selectors.risk_snapshot`
+    gives the same rules (``tests/risk/test_alert_inputs.py`` compares them on a demo book).
+    """
+
+    as_of: datetime.date
+    policy: RiskPolicy
+    clients: list[int]  # pks
+    figures: dict
+    concentration: dict
+    aging: dict
+
+
+def _open_cents(client_pks: list[int] | None, as_of: datetime.date) -> list[tuple[int, int, int, int]]:
+    """``(client pk, debtor pk, open cents, open cents > 90 days past due)`` per client and debtor at D
+    (``client_pks`` None: every client).
+
+    Each receivable's open amount is rounded to the cent before it is summed, as
+    ``risk.selectors.open_receivables`` does (SQLite computes the difference in floating point;
+    every amount has two places, so the rounding restores the exact cents). When a collection or a
+    write-off is dated after D the maintained columns are not the state at D: the exact rows of
+    ``risk.selectors.open_receivables`` are summed instead.
+    """
+    from django.db.models import BigIntegerField, Case, F, Q, Sum, Value, When
+    from django.db.models.functions import Cast, Round
+
+    from atlas.money import MINOR_UNITS
+    from clients.models import Receivable, Transaction
+    from ledger.models import EntryType, JournalEntry
+    from risk.selectors import open_receivables
+
+    cutoff = as_of - datetime.timedelta(days=90)  # more than 90 days past due: due_date < cutoff
+    maintained = (
+        set(MINOR_UNITS.values()) == {2}  # whole cents are the exact unit of every currency
+        and not Transaction.objects.filter(type=Transaction.Type.COLLECTION, date__gt=as_of).exists()
+        and not JournalEntry.objects.filter(type=EntryType.WRITE_OFF, date__gt=as_of).exists()
+    )
+    if not maintained:
+        sums: dict[tuple[int, int], list[int]] = {}
+        for r in open_receivables(client_pks, as_of=as_of):
+            cents = int(r.open_amount.scaleb(2))
+            s = sums.setdefault((r.client_id, r.debtor.pk), [0, 0])
+            s[0] += cents
+            if r.due_date < cutoff:
+                s[1] += cents
+        return [(c, d, s[0], s[1]) for (c, d), s in sums.items()]
+    where = Q() if client_pks is None else Q(client_id__in=client_pks)
+    cents = Cast(Round((F("face_value") - F("collected") - F("written_off")) * Value(100)), BigIntegerField())
+    rows = (
+        Receivable.objects.filter(where, issue_date__lte=as_of, face_value__gt=F("collected") + F("written_off"))
+        .order_by()
+        .values("client_id", "debtor_id")
+        .annotate(
+            open_cents=Sum(cents),
+            over_90=Sum(Case(When(due_date__lt=cutoff, then=cents), default=Value(0), output_field=BigIntegerField())),
+        )
+        .values_list("client_id", "debtor_id", "open_cents", "over_90")
+    )
+    return [(c, d, int(open_cents), int(over_90)) for c, d, open_cents, over_90 in rows]  # PostgreSQL: numeric sums
+
+
+def breach_inputs(clients=None, *, as_of: datetime.date | None = None, reread: bool = True) -> BreachInputs:
+    """The inputs of :func:`breaches` (and of the payout checks) for ``clients`` at ``as_of``.
+
+    ``clients``: None (all), a QuerySet, or Client objects; with ``reread`` (the default) the clients
+    are read again from the database, as ``risk_snapshot`` does, so that stale objects cannot give stale
+    limits; the payout checks pass rows they hold locked and ``reread=False``. A constant number of
+    queries: the ledger figures, the open amounts summed per client and debtor in SQL (no receivable
+    rows leave the database), the debtors' own limits and the breached debtors' names.
+    """
+    from django.db.models import QuerySet
+
+    from clients.models import Debtor
+    from ledger.selectors import client_figures
+    from risk.selectors import DebtorShare
+
+    as_of = as_of or timezone.localdate()
+    policy = RiskPolicy.get()
+    if clients is None:
+        client_list = list(Client.objects.all())
+    elif isinstance(clients, QuerySet):
+        client_list = list(clients)
+    elif reread:
+        client_list = list(Client.objects.filter(pk__in=[getattr(c, "pk", c) for c in clients]))
+    else:
+        client_list = list(clients)
+    pks = [c.pk for c in client_list]
+    figures = client_figures(client_list, as_of=as_of) if client_list else {}
+    rows = _open_cents(None if clients is None else pks, as_of) if client_list else []
+    limits = dict(
+        Debtor.objects.filter(concentration_limit__isnull=False).order_by().values_list("pk", "concentration_limit")
+    )
+    totals: dict[int, list[int]] = {}
+    for client_pk, _debtor_pk, open_cents, over_90 in rows:
+        if open_cents > 0:
+            t = totals.setdefault(client_pk, [0, 0])
+            t[0] += open_cents
+            t[1] += over_90
+    default_limit = policy.default_concentration_limit
+    found: list[tuple[int, int, Decimal, Decimal, Decimal]] = []
+    for client_pk, debtor_pk, open_cents, _over_90 in rows:
+        if open_cents <= 0:
+            continue
+        amount = Decimal(open_cents).scaleb(-2)
+        share = amount / Decimal(totals[client_pk][0]).scaleb(-2)
+        limit = limits.get(debtor_pk, default_limit)
+        if share > limit:
+            found.append((client_pk, debtor_pk, amount, share, limit))
+    names = {}
+    if found:
+        debtors = Debtor.objects.filter(pk__in={f[1] for f in found}).order_by()
+        names = {
+            pk: DebtorRef(pk, debtor_id, name) for pk, debtor_id, name in debtors.values_list("pk", "debtor_id", "name")
+        }
+    concentration: dict[int, list] = {pk: [] for pk in pks}
+    for client_pk, debtor_pk, amount, share, limit in found:
+        concentration[client_pk].append(
+            DebtorShare(debtor=names[debtor_pk], open_amount=amount, share=share, limit=limit, breached=True)
+        )
+    for shares in concentration.values():
+        shares.sort(key=lambda s: (-s.share, s.debtor.debtor_id))
+    zero = Decimal("0.00")
+    aging = {pk: Overdue(zero, zero) for pk in pks}
+    for client_pk, (total, over) in totals.items():
+        if client_pk in aging:
+            aging[client_pk] = Overdue(Decimal(total).scaleb(-2), Decimal(over).scaleb(-2))
+    return BreachInputs(
+        as_of=as_of, policy=policy, clients=pks, figures=figures, concentration=concentration, aging=aging
+    )
+
+
 def breaches(snapshot) -> dict[tuple[int, str, str], Breach]:
-    """Every (client pk, metric, key) out of bounds in a :class:`risk.selectors.RiskSnapshot`."""
+    """Every (client pk, metric, key) out of bounds in a :class:`BreachInputs` (what
+    :func:`evaluate_alerts` reads) or a :class:`risk.selectors.RiskSnapshot` (the reference: every open
+    receivable as a row; only its breached shares and its > 90 days bucket matter here)."""
     policy = snapshot.policy
     out: dict[tuple[int, str, str], Breach] = {}
     M, S = Alert.Metric, Alert.Severity
@@ -354,11 +518,12 @@ def breaches(snapshot) -> dict[tuple[int, str, str], Breach]:
                 )
     for pk, ag in snapshot.aging.items():
         if ag.overdue_share is not None and ag.overdue_share > policy.overdue_share_level:
+            over_90 = ag.over_90 if isinstance(ag, Overdue) else ag.buckets[">90"]
             out[(pk, M.OVERDUE_SHARE, "")] = Breach(
                 S.WARNING,
                 round_ratio(ag.overdue_share),
                 round_ratio(policy.overdue_share_level),
-                f"{fmt(ag.buckets['>90'])} of {fmt(ag.total_open)} open is more than 90 days past due",
+                f"{fmt(over_90)} of {fmt(ag.total_open)} open is more than 90 days past due",
             )
     return out
 
@@ -378,9 +543,7 @@ def evaluate_alerts(*, clients=None, as_of: datetime.date | None = None) -> Eval
     open/acknowledged alert whose metric is back in bounds is resolved automatically
     (``resolved_by`` empty). Bulk: constant number of queries whatever the number of clients.
     """
-    from risk.selectors import risk_snapshot
-
-    snapshot = risk_snapshot(clients, as_of=as_of)
+    snapshot = breach_inputs(clients, as_of=as_of)
     found = breaches(snapshot)
     now = timezone.now()
     result = EvaluationResult()
