@@ -1,17 +1,16 @@
 """The dashboard: KPI figures per currency, each linking to the rows behind it.
 
-Sources (nothing is recomputed here):
+Sources (nothing is recomputed here; the query count does not depend on the number of clients,
+receivables, payouts or loans):
 
-- ledger figures (available, shortfall, releases due, exposure bands) from
-  :func:`ledger.selectors.client_figures`, via :func:`risk.selectors.risk_snapshot` when the risk app
-  provides it (it adds concentration and aging at the same as-of date in constant queries);
-- overdue receivables from the aging buckets (open amount past its due date at D);
-- portfolio outstanding and the next 30 days' loan instalments from ``portfolio.projection``;
-- expected receivable collections in the next 30 days: open amount of receivables due on or before
-  D + 30 days (overdue ones are projected on D, DOMAIN.md section 8);
+- ledger figures per client (available, shortfall, exposure bands) and the open receivables per
+  currency (overdue, expected in the next 30 days: open amount of receivables due on or before
+  D + 30 days, overdue ones being projected on D, DOMAIN.md section 8) from
+  :func:`risk.selectors.portfolio` (SQL on the maintained columns when they are current at D, else
+  the reference computation);
+- reserve releases due per currency: :func:`risk.selectors.releases_due_by_currency`;
+- loans outstanding and the next 30 days' instalments: :func:`portfolio.selectors.loan_kpis`;
 - payouts by status: one grouped query.
-
-The query count does not depend on the number of clients, payouts or loans.
 """
 
 from __future__ import annotations
@@ -24,11 +23,11 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 
 from atlas.money import ZERO
-from clients.filters import BAND_OVER, BAND_WARNING
-from clients.models import Client, ImportBatch
-from clients.selectors import exposure_band, warning_level
-from ledger.selectors import client_figures, today
+from clients.models import ImportBatch
+from ledger.selectors import today
 from payouts.models import PayoutBatch, PayoutStatus
+from portfolio.selectors import loan_kpis
+from risk.selectors import portfolio, releases_due_by_currency
 
 log = logging.getLogger("atlas")
 
@@ -84,24 +83,6 @@ class Dashboard:
     portfolio_available: bool
 
 
-def _open_receivables(client_pks, as_of):
-    """Open receivables at D (risk selector); None when the risk app does not provide it."""
-    try:
-        from risk.selectors import open_receivables
-    except ImportError:
-        return None
-    return open_receivables(client_pks, as_of=as_of)
-
-
-def _loan_positions(as_of):
-    try:
-        from portfolio.projection import loan_positions
-        from portfolio.selectors import loan_inputs
-    except ImportError:
-        return None
-    return loan_positions(loan_inputs(), as_of)[0]
-
-
 def _alerts(limit: int):
     try:
         from risk.models import Alert
@@ -121,46 +102,35 @@ def dashboard(*, as_of: datetime.date | None = None, recent: int = 5) -> Dashboa
             kpis[currency] = CurrencyKpis(currency=currency)
         return kpis[currency]
 
-    clients = list(Client.objects.order_by("client_id"))
-    figures = client_figures(clients, as_of=as_of) if clients else {}
-    level = warning_level()
-    for c in clients:
-        f = figures[c.pk]
-        k = for_currency(c.currency)
+    pf = portfolio(as_of=as_of, horizon_end=horizon_end, top_debtors=0, breaches=False)
+    for s in pf.summaries:
+        k = for_currency(s.currency)
         k.clients += 1
-        if f.available > 0:
-            k.available.add(f.available)
-        band = exposure_band(f.exposure_ratio, level)
-        if band == BAND_OVER:
-            k.over_limit.add(f.exposure)
-        elif band == BAND_WARNING:
-            k.warning.add(f.exposure)
-        if f.shortfall > 0:
-            k.shortfall.add(f.shortfall)
-        if f.releases_due_count:
-            k.releases_due.add(f.releases_due, f.releases_due_count)
-
-    rows = _open_receivables([c.pk for c in clients], as_of) if clients else []
-    for r in rows or []:
-        k = for_currency(r.currency)
-        k.open_receivables += r.open_amount
-        if r.days_past_due > 0:
-            k.overdue.add(r.open_amount)
-        if r.due_date <= horizon_end:
-            k.expected_receivables.add(r.open_amount)
+        if s.available > 0:
+            k.available.add(s.available)
+        if s.band == "over_limit":
+            k.over_limit.add(s.exposure)
+        elif s.band == "warning":
+            k.warning.add(s.exposure)
+        if s.shortfall > 0:
+            k.shortfall.add(s.shortfall)
+    for currency, (amount, count) in releases_due_by_currency(as_of).items():
+        for_currency(currency).releases_due.add(amount, count)
+    for currency, r in pf.receivables.items():
+        k = for_currency(currency)
+        k.open_receivables = r.aging.total_open
+        k.overdue.add(r.overdue, r.overdue_count)
+        k.expected_receivables.add(r.expected, r.expected_count)
 
     from payouts.models import Payout
 
     for row in Payout.objects.values("currency", "status").annotate(n=Count("pk"), total=Sum("amount")).order_by():
         for_currency(row["currency"]).payouts[row["status"]] = Tally(row["n"], row["total"])
 
-    positions = _loan_positions(as_of)
-    for position in positions or []:
-        k = for_currency(position.loan.currency)
-        k.loans_outstanding.add(position.outstanding)
-        for period in position.remaining:
-            if period.date <= horizon_end:
-                k.expected_loans.add(period.principal + period.interest)
+    for currency, loans in loan_kpis(as_of=as_of, horizon_end=horizon_end).items():
+        k = for_currency(currency)
+        k.loans_outstanding.add(loans.outstanding, loans.loans)
+        k.expected_loans.add(loans.expected, loans.instalments)
 
     alerts, alert_count = _alerts(10)
     return Dashboard(
@@ -171,6 +141,6 @@ def dashboard(*, as_of: datetime.date | None = None, recent: int = 5) -> Dashboa
         recent_batches=list(PayoutBatch.objects.annotate(n=Count("payouts")).order_by("-created_at", "-id")[:recent]),
         open_alerts=alerts,
         open_alert_count=alert_count,
-        risk_available=rows is not None,
-        portfolio_available=positions is not None,
+        risk_available=True,
+        portfolio_available=True,
     )

@@ -21,11 +21,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from atlas.money import ZERO, round_money, round_ratio
+from atlas.money import ZERO, round_money, round_ratio, to_decimal
 from clients.models import Client, Debtor, Receivable, Transaction
 from ledger.models import EntryType, JournalEntry, ReserveTranche
 from risk.models import Alert, RiskPolicy
@@ -590,3 +602,465 @@ def reserve_validation(clients=None, *, as_of: datetime.date | None = None) -> l
         rows.append(ReserveRow(client=client, figures=fig, due=due[pk], releasable=releasable, held=held))
     rows.sort(key=lambda r: (not r.needs_attention, -r.shortfall, r.client.client_id))
     return rows
+
+
+# ------------------------------------------------------------------------ fast portfolio reads
+#
+# The portfolio pages (`/` and `/risk/`) need per-currency totals over every client and every open
+# receivable. ``overview()`` above is the reference: it builds every client's figures and every open
+# receivable as Python objects. The reads below give the same numbers with SQL doing the summing:
+# one row per client (its maintained balances and required reserve, no model instances), and
+# GROUP BY queries over the open receivables (partial covering index ``receivable_open_idx``,
+# clients/migrations/0004). They are used when the maintained columns are current at D (nothing
+# booked after D: no journal entry and no collection dated after D); at an earlier D they fall back
+# to the reference computation. ``tests/risk/test_fast_portfolio.py`` proves the equality.
+#
+# SQLite sums decimals as floats: every sum is rounded to the cent in Python (exact: the float error
+# is far below half a cent) and every SQL comparison of a computed amount is on ROUND(x, 2).
+
+# The maintained open test, written as the partial index's condition so that both planners use it.
+OPEN_TERM = "{t}.face_value > {t}.collected + {t}.written_off"
+TOP_LIST = 20  # rows of the bounded lists (shortfalls, breaches) on the overview
+
+# The raw queries below are constants (no user input); their parameters are bound.
+_OPEN_SUM = "SUM(r.face_value - r.collected - r.written_off)"
+# On SQLite the open term can hold for a receivable whose float collected + written_off falls a hair short
+# of its face value; only when something was written off (otherwise it compares stored values exactly).
+_OPEN_WHERE = (
+    f"{OPEN_TERM.format(t='r')} AND (r.written_off = 0 OR ROUND(r.face_value - r.collected - r.written_off, 2) > 0)"
+    " AND r.issue_date <= %s"
+)
+
+
+def maintained_at(as_of: datetime.date) -> bool:
+    """True when the maintained balances and receivable totals are the figures at D (two EXISTS)."""
+    return (
+        not JournalEntry.objects.filter(date__gt=as_of).exists()
+        and not Transaction.objects.filter(type=Transaction.Type.COLLECTION, date__gt=as_of).exists()
+    )
+
+
+def _cents(value) -> Decimal:
+    """An amount that SQL returned as whole cents (``CAST(ROUND(x * 100) AS BIGINT)``): exact on both
+    engines, and much cheaper to read than a decimal column on SQLite (a float there)."""
+    return Decimal(value or 0).scaleb(-2)
+
+
+def _money(value, currency: str = "EUR") -> Decimal:
+    """A summed amount from SQL (a float on SQLite, Decimal on PostgreSQL), exact to the cent."""
+    if value is None:
+        return ZERO
+    return round_money(value if isinstance(value, Decimal) else to_decimal(value), currency)
+
+
+@dataclass(slots=True)
+class ClientSummary:
+    """A client's ledger figures at D without model instances (the same values as ``ClientFigures``)."""
+
+    pk: int
+    client_id: str
+    name: str
+    currency: str
+    status: str
+    credit_limit: Decimal
+    exposure: Decimal
+    settlement: Decimal
+    rolling_reserve: Decimal
+    partner_rr: Decimal
+    required_reserve: Decimal
+    pending_payouts: Decimal
+    exposure_ratio: Decimal = field(init=False)
+    headroom: Decimal = field(init=False)
+    shortfall: Decimal = field(init=False)
+    available: Decimal = field(init=False)
+    band: str = "ok"
+
+    def __post_init__(self):
+        self.exposure_ratio = self.exposure / self.credit_limit
+        self.headroom = self.credit_limit - self.exposure
+        self.shortfall = max(ZERO, self.required_reserve - self.rolling_reserve)
+        self.available = max(ZERO, self.settlement - self.pending_payouts - self.shortfall)
+
+    @property
+    def ratio_display(self) -> Decimal:
+        return round_ratio(self.exposure_ratio)
+
+
+_SUMMARIES_SQL = (
+    "SELECT c.id, c.client_id, c.name, c.currency, c.status, CAST(ROUND(c.credit_limit * 100) AS BIGINT),"
+    " CAST(ROUND(COALESCE(b.factoring, 0) * 100) AS BIGINT), CAST(ROUND(COALESCE(b.settlement, 0) * 100) AS BIGINT),"
+    " CAST(ROUND(COALESCE(b.rolling_reserve, 0) * 100) AS BIGINT),"
+    " CAST(ROUND(COALESCE(b.partner_rr, 0) * 100) AS BIGINT),"
+    " (SELECT CAST(ROUND(COALESCE(SUM(t.amount), 0) * 100) AS BIGINT) FROM ledger_reservetranche t"
+    "  WHERE t.client_id = c.id AND t.due_date > %s AND t.created_on <= %s"
+    "  AND (t.released_on IS NULL OR t.released_on > %s))"
+    " FROM clients_client c LEFT JOIN ("
+    "  SELECT a.client_id,"
+    "   SUM(CASE WHEN a.kind = 'factoring' THEN a.balance END) AS factoring,"
+    "   SUM(CASE WHEN a.kind = 'settlement' THEN a.balance END) AS settlement,"
+    "   SUM(CASE WHEN a.kind = 'rolling_reserve' THEN a.balance END) AS rolling_reserve,"
+    "   SUM(CASE WHEN a.kind = 'partner_rr' THEN a.balance END) AS partner_rr"
+    "  FROM ledger_account a WHERE a.client_id IS NOT NULL GROUP BY a.client_id"
+    " ) b ON b.client_id = c.id"
+)
+
+
+def _summaries_fast(as_of: datetime.date) -> list[ClientSummary]:
+    """One query: every client with its maintained balances and its required reserve at D (unreleased
+    tranches due after D, read through the tranches' (client, due date) index), amounts in cents."""
+    from ledger.selectors import pending_payouts
+
+    day = connection.ops.adapt_datefield_value(as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(_SUMMARIES_SQL, [day, day, day])
+        rows = cursor.fetchall()
+    pending = pending_payouts(None)
+    return [
+        ClientSummary(
+            pk=pk,
+            client_id=client_id,
+            name=name,
+            currency=currency,
+            status=status,
+            credit_limit=_cents(limit),
+            exposure=_cents(factoring),
+            settlement=_cents(settlement),
+            rolling_reserve=_cents(reserve),
+            partner_rr=_cents(partner_rr),
+            required_reserve=_cents(need),
+            pending_payouts=pending.get(pk, ZERO),
+        )
+        for pk, client_id, name, currency, status, limit, factoring, settlement, reserve, partner_rr, need in rows
+    ]
+
+
+def _summaries_reference(as_of: datetime.date) -> list[ClientSummary]:
+    from ledger.selectors import client_figures
+
+    return [
+        ClientSummary(
+            pk=pk,
+            client_id=f.client.client_id,
+            name=f.client.name,
+            currency=f.currency,
+            status=f.client.status,
+            credit_limit=f.credit_limit,
+            exposure=f.exposure,
+            settlement=f.settlement,
+            rolling_reserve=f.rolling_reserve,
+            partner_rr=f.partner_rr,
+            required_reserve=f.required_reserve,
+            pending_payouts=f.pending_payouts,
+        )
+        for pk, f in client_figures(None, as_of=as_of).items()
+    ]
+
+
+@dataclass
+class ReceivableTotals:
+    """Open receivables of one currency at D: aging, overdue count, and those due by a horizon."""
+
+    currency: str
+    aging: Aging = field(default_factory=Aging)
+    count: int = 0
+    overdue_count: int = 0
+    expected: Decimal = ZERO  # open amount due on or before the horizon (overdue ones included)
+    expected_count: int = 0
+
+    @property
+    def overdue(self) -> Decimal:
+        return self.aging.total_open - self.aging.buckets["current"]
+
+
+_OPEN_AMOUNT = "r.face_value - r.collected - r.written_off"
+_RECEIVABLE_TOTALS_SQL = (
+    "SELECT r.currency, COUNT(*),"  # noqa: S608
+    f" CAST(ROUND(SUM(CASE WHEN r.due_date >= %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
+    f" CAST(ROUND(SUM(CASE WHEN r.due_date < %s AND r.due_date >= %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
+    f" CAST(ROUND(SUM(CASE WHEN r.due_date < %s AND r.due_date >= %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
+    f" CAST(ROUND(SUM(CASE WHEN r.due_date < %s AND r.due_date >= %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
+    f" CAST(ROUND(SUM(CASE WHEN r.due_date < %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
+    " SUM(CASE WHEN r.due_date < %s THEN 1 ELSE 0 END),"
+    f" CAST(ROUND(SUM(CASE WHEN r.due_date <= %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
+    " SUM(CASE WHEN r.due_date <= %s THEN 1 ELSE 0 END)"
+    f" FROM clients_receivable r WHERE {_OPEN_WHERE} GROUP BY r.currency"
+)
+
+
+def _receivable_totals_fast(as_of: datetime.date, horizon_end: datetime.date) -> dict[str, ReceivableTotals]:
+    """One query over the open receivables (index ``receivable_open_currency_idx``, read in currency
+    order): per currency the count, the aging buckets (days past due = D − due date, see ``bucket_for``:
+    current from D on, then D−30, D−60, D−90 as lower bounds), the overdue count and what is due by the
+    horizon."""
+    day = datetime.timedelta(days=1)
+    d30, d60, d90 = as_of - 30 * day, as_of - 60 * day, as_of - 90 * day
+    params = [as_of, as_of, d30, d30, d60, d60, d90, d90, as_of, horizon_end, horizon_end, as_of]
+    with connection.cursor() as cursor:
+        cursor.execute(_RECEIVABLE_TOTALS_SQL, [connection.ops.adapt_datefield_value(d) for d in params])
+        rows = cursor.fetchall()
+    out: dict[str, ReceivableTotals] = {}
+    for currency, count, *buckets, overdue_count, expected, expected_count in rows:
+        t = out[currency] = ReceivableTotals(
+            currency=currency,
+            count=count,
+            overdue_count=overdue_count or 0,
+            expected=_cents(expected),
+            expected_count=expected_count or 0,
+        )
+        for bucket, cents in zip(BUCKETS, buckets, strict=True):
+            t.aging.add(bucket, _cents(cents))
+        t.aging.finish()
+    return out
+
+
+def _receivable_totals_reference(rows: list[OpenReceivable], horizon_end: datetime.date) -> dict[str, ReceivableTotals]:
+    out: dict[str, ReceivableTotals] = {}
+    for r in rows:
+        t = out.setdefault(r.currency, ReceivableTotals(currency=r.currency))
+        t.aging.add(r.bucket, r.open_amount)
+        t.count += 1
+        if r.days_past_due > 0:
+            t.overdue_count += 1
+        if r.due_date <= horizon_end:
+            t.expected += r.open_amount
+            t.expected_count += 1
+    for t in out.values():
+        t.aging.finish()
+    return out
+
+
+_TOP_DEBTORS_SQL = (
+    "SELECT currency, debtor_id, amount, clients FROM ("  # noqa: S608
+    "  SELECT x.currency, x.debtor_id, x.amount, x.clients,"
+    "   ROW_NUMBER() OVER (PARTITION BY x.currency ORDER BY x.amount DESC, d.debtor_id) AS n"
+    "  FROM (SELECT g.currency, g.debtor_id, CAST(ROUND(SUM(g.amount) * 100) AS BIGINT) AS amount, COUNT(*) AS clients"
+    f"   FROM (SELECT r.currency, r.debtor_id, r.client_id, {_OPEN_SUM} AS amount FROM clients_receivable r"
+    f"    WHERE {_OPEN_WHERE} GROUP BY r.currency, r.debtor_id, r.client_id) g"
+    "   GROUP BY g.currency, g.debtor_id) x"
+    "  JOIN clients_debtor d ON d.id = x.debtor_id"
+    ") t WHERE n <= %s ORDER BY currency, n"
+)
+_BREACH_CANDIDATES_SQL = (
+    "SELECT g.client_id, g.debtor_id, CAST(ROUND(g.amount * 100) AS BIGINT), CAST(ROUND(g.total * 100) AS BIGINT),"  # noqa: S608
+    " d.concentration_limit FROM ("
+    f" SELECT r.client_id, r.debtor_id, {_OPEN_SUM} AS amount,"
+    f"  SUM({_OPEN_SUM}) OVER (PARTITION BY r.client_id) AS total"
+    f" FROM clients_receivable r WHERE {_OPEN_WHERE} GROUP BY r.client_id, r.debtor_id"
+    ") g JOIN clients_debtor d ON d.id = g.debtor_id"
+    " WHERE g.amount >= COALESCE(d.concentration_limit, %s) * g.total - 0.01"
+)
+
+
+def _top_debtors_fast(as_of: datetime.date, totals: dict[str, ReceivableTotals], top: int) -> dict[str, list]:
+    """The ``top`` debtors by open amount per currency (ties by debtor id), one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TOP_DEBTORS_SQL, [connection.ops.adapt_datefield_value(as_of), top])
+        rows = cursor.fetchall()
+    debtors = Debtor.objects.in_bulk({r[1] for r in rows})
+    out: dict[str, list[DebtorTotal]] = defaultdict(list)
+    for currency, debtor_pk, amount, clients in rows:
+        amount = _cents(amount)
+        out[currency].append(
+            DebtorTotal(
+                debtor=debtors[debtor_pk],
+                currency=currency,
+                open_amount=amount,
+                share=amount / totals[currency].aging.total_open,
+                client_count=clients,
+            )
+        )
+    return out
+
+
+@dataclass(slots=True)
+class Breach:
+    """A debtor whose share of a client's open amount exceeds its limit (share > limit, unrounded)."""
+
+    client_pk: int
+    debtor_pk: int
+    open_amount: Decimal
+    share: Decimal
+    limit: Decimal
+
+
+def _breaches_fast(as_of: datetime.date, policy: RiskPolicy) -> list[Breach]:
+    """Every concentration breach at D (one query, no model instances).
+
+    SQL keeps the (client, debtor) groups within a cent of their limit (a superset: SQLite's float
+    sums are off by far less); Python then applies the exact rule share > limit on the Decimals."""
+    default = policy.default_concentration_limit
+    with connection.cursor() as cursor:
+        cursor.execute(_BREACH_CANDIDATES_SQL, [connection.ops.adapt_datefield_value(as_of), default])
+        rows = cursor.fetchall()
+    out = []
+    for client_pk, debtor_pk, amount, total, limit in rows:
+        amount, total = _cents(amount), _cents(total)
+        limit = default if limit is None else (limit if isinstance(limit, Decimal) else to_decimal(limit))
+        share = amount / total
+        if share > limit:
+            out.append(Breach(client_pk, debtor_pk, amount, share, limit))
+    return out
+
+
+def _breaches_reference(open_rows: list[OpenReceivable], client_pks: list[int], policy: RiskPolicy) -> list[Breach]:
+    return [
+        Breach(pk, s.debtor.pk, s.open_amount, s.share, s.limit)
+        for pk, shares in _concentration_from(open_rows, client_pks, policy).items()
+        for s in shares
+        if s.breached
+    ]
+
+
+@dataclass
+class Portfolio:
+    """Every client's ledger figures at D (highest exposure ratio first) and the per-currency totals."""
+
+    as_of: datetime.date
+    policy: RiskPolicy
+    fast: bool  # computed on the maintained columns (else by the reference path)
+    summaries: list[ClientSummary]
+    currencies: list[CurrencyTotals]
+    receivables: dict[str, ReceivableTotals]
+    breach_list: list[Breach] = field(default_factory=list)  # highest share first
+
+    @property
+    def by_pk(self) -> dict[int, ClientSummary]:
+        return {s.pk: s for s in self.summaries}
+
+    @property
+    def shortfalls(self) -> list[ClientSummary]:
+        """Clients short of reserve, largest shortfall first."""
+        return sorted((s for s in self.summaries if s.shortfall > 0), key=lambda s: (-s.shortfall, s.client_id))
+
+    @property
+    def breached_client_pks(self) -> set[int]:
+        return {b.client_pk for b in self.breach_list}
+
+    def breaches(self, limit: int | None = None) -> list[tuple[ClientSummary, DebtorShare]]:
+        """The first ``limit`` breaches (all when None) with their debtors (one query)."""
+        chosen = self.breach_list if limit is None else self.breach_list[:limit]
+        debtors = Debtor.objects.in_bulk({b.debtor_pk for b in chosen}) if chosen else {}
+        by_pk = self.by_pk
+        return [
+            (
+                by_pk[b.client_pk],
+                DebtorShare(
+                    debtor=debtors[b.debtor_pk], open_amount=b.open_amount, share=b.share, limit=b.limit, breached=True
+                ),
+            )
+            for b in chosen
+        ]
+
+    def chart_data(self) -> dict:
+        labels, counts = ratio_histogram(s.exposure_ratio for s in self.summaries)
+        return {
+            "ratio": {"labels": labels, "counts": counts},
+            "aging": {
+                "labels": [BUCKET_LABELS[b] for b in BUCKETS],
+                "series": [
+                    {"currency": t.currency, "amounts": [str(t.aging.buckets[b]) for b in BUCKETS]}
+                    for t in self.currencies
+                ],
+            },
+        }
+
+
+def portfolio(
+    *,
+    as_of: datetime.date | None = None,
+    horizon_end: datetime.date | None = None,
+    top_debtors: int = 10,
+    breaches: bool = True,
+) -> Portfolio:
+    """Per-currency totals of the whole book at D in a constant number of queries, computed in SQL on
+    the maintained columns when they are current at D (see the section comment), else by the reference
+    path. ``top_debtors=0`` and ``breaches=False`` skip those two queries (the dashboard needs neither)."""
+    as_of = _as_of(as_of)
+    horizon_end = horizon_end or as_of
+    policy = RiskPolicy.get()
+    fast = maintained_at(as_of)
+    if fast:
+        summaries = _summaries_fast(as_of)
+        receivables = _receivable_totals_fast(as_of, horizon_end)
+    else:
+        summaries = _summaries_reference(as_of)
+        open_rows = open_receivables(None, as_of=as_of)
+        receivables = _receivable_totals_reference(open_rows, horizon_end)
+    level = policy.exposure_warning_level
+    totals: dict[str, CurrencyTotals] = {}
+    for s in summaries:
+        s.band = exposure_band(s.exposure_ratio, level)
+        t = totals.get(s.currency)
+        if t is None:
+            t = totals[s.currency] = CurrencyTotals(currency=s.currency)
+        t.client_count += 1
+        t.exposure += s.exposure
+        t.credit_limit += s.credit_limit
+        t.shortfall += s.shortfall
+        t.rolling_reserve += s.rolling_reserve
+        t.required_reserve += s.required_reserve
+        t.partner_rr += s.partner_rr
+        t.bands[s.band] += 1
+    for currency, r in receivables.items():
+        totals.setdefault(currency, CurrencyTotals(currency=currency)).aging = r.aging
+    summaries.sort(key=lambda s: (-s.exposure_ratio, s.client_id))
+    result = Portfolio(
+        as_of=as_of,
+        policy=policy,
+        fast=fast,
+        summaries=summaries,
+        currencies=[totals[c] for c in sorted(totals)],
+        receivables=receivables,
+    )
+    if fast:
+        if top_debtors and receivables:
+            for currency, debtors in _top_debtors_fast(as_of, receivables, top_debtors).items():
+                totals[currency].top_debtors = debtors
+        if breaches:
+            result.breach_list = _breaches_fast(as_of, policy)
+    else:
+        if breaches:
+            result.breach_list = _breaches_reference(open_rows, [s.pk for s in summaries], policy)
+        if top_debtors:
+            _top_debtors_reference(result, open_rows, top_debtors)
+    client_ids = {s.pk: s.client_id for s in summaries}
+    result.breach_list.sort(key=lambda b: (-b.share, client_ids[b.client_pk], b.debtor_pk))
+    return result
+
+
+def _top_debtors_reference(result: Portfolio, open_rows: list[OpenReceivable], top_debtors: int) -> None:
+    """Top debtors per currency from the open receivables as objects (the reference path)."""
+    per_debtor: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
+    debtor_clients: dict[tuple[str, int], set[int]] = defaultdict(set)
+    debtors: dict[int, Debtor] = {}
+    for r in open_rows:
+        per_debtor[(r.currency, r.debtor.pk)] += r.open_amount
+        debtor_clients[(r.currency, r.debtor.pk)].add(r.client_id)
+        debtors[r.debtor.pk] = r.debtor
+    by_currency = {t.currency: t for t in result.currencies}
+    for (currency, debtor_pk), amount in per_debtor.items():
+        by_currency[currency].top_debtors.append(
+            DebtorTotal(
+                debtor=debtors[debtor_pk],
+                currency=currency,
+                open_amount=amount,
+                share=amount / result.receivables[currency].aging.total_open,
+                client_count=len(debtor_clients[(currency, debtor_pk)]),
+            )
+        )
+    for t in by_currency.values():
+        t.top_debtors.sort(key=lambda d: (-d.open_amount, d.debtor.debtor_id))
+        del t.top_debtors[top_debtors:]
+
+
+def releases_due_by_currency(as_of: datetime.date) -> dict[str, tuple[Decimal, int]]:
+    """Unreleased tranches due on or before D, per currency: ``{currency: (amount, count)}`` (one query)."""
+    rows = (
+        ReserveTranche.objects.filter(
+            Q(released_on__isnull=True) | Q(released_on__gt=as_of), created_on__lte=as_of, due_date__lte=as_of
+        )
+        .order_by()
+        .values("currency")
+        .annotate(total=Sum("amount"), n=Count("pk"))
+    )
+    return {r["currency"]: (_money(r["total"], r["currency"]), r["n"]) for r in rows}

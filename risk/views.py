@@ -17,13 +17,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_tables2 import RequestConfig
 
 from atlas.money import ZERO, fmt
 from atlas.roles import ALL, CREDIT, OPS, RISK, check_role, has_role, require_roles
+from atlas.tables import export_links, export_table, requested_export
 from clients.models import Client
 from risk import selectors, services
 from risk.forms import AsOfForm, ClientTermsForm, PolicyForm, ReasonForm
 from risk.models import Alert, LimitChange, RiskPolicy
+from risk.tables import SHOW, RiskClientData, RiskClientTable
 
 
 def _as_of(request) -> tuple[datetime.date, AsOfForm]:
@@ -46,17 +49,41 @@ def _with_as_of(url: str, as_of: datetime.date) -> str:
 
 @require_roles(*ALL)
 def overview(request):
+    """Portfolio totals, charts, bounded problem lists and the clients table (50 a page; ``?show=`` filters
+    it, ``?export=csv|xlsx`` downloads every filtered client)."""
     as_of, form = _as_of(request)
-    ov = selectors.overview(as_of=as_of)
+    show = request.GET.get("show", "")
+    show = show if show in SHOW else ""
+    export = requested_export(request)
+    pf = selectors.portfolio(as_of=as_of, top_debtors=0 if export else 10, breaches=not export or show == "breach")
+    alert_pks = (
+        set(Alert.objects.filter(status__in=Alert.ACTIVE_STATUSES).values_list("client_id", flat=True))
+        if show == "alerts"
+        else None
+    )
+    table = RiskClientTable(RiskClientData(pf, show=show, client_pks_with_alerts=alert_pks))
+    RequestConfig(request, paginate={"per_page": RiskClientTable.Meta.per_page}).configure(table)
+    if export:
+        return export_table(table, export, f"risk-clients-{as_of:%Y-%m-%d}")
+    shortfalls = pf.shortfalls
     return render(
         request,
         "risk/overview.html",
         {
-            "ov": ov,
+            "pf": pf,
             "as_of": as_of,
             "as_of_form": form,
-            "chart_data": ov.chart_data(),
+            "chart_data": pf.chart_data(),
             "open_alerts": Alert.objects.filter(status=Alert.Status.OPEN).count(),
+            "table": table,
+            "show": show,
+            "show_choices": SHOW.items(),
+            "export_links": export_links(request),
+            "top": selectors.TOP_LIST,
+            "shortfalls": shortfalls[: selectors.TOP_LIST],
+            "shortfall_count": len(shortfalls),
+            "breaches": pf.breaches(selectors.TOP_LIST),
+            "breach_count": len(pf.breach_list),
         },
     )
 

@@ -81,11 +81,13 @@ def test_dashboard_query_count_is_flat(client_as, django_assert_max_num_queries)
     web.get("/")
     with django_assert_max_num_queries(40) as few:
         web.get("/")
+    count = len(few.captured_queries)
     for _ in range(8):
         c = worked_client()
         PayoutFactory(client=c, status="requested")
         LoanFactory(client=c)
-    with django_assert_max_num_queries(len(few.captured_queries)):
+    web.get("/")  # a loan's schedule rows may be built on its first read (portfolio.selectors.loan_kpis)
+    with django_assert_max_num_queries(count):
         web.get("/")
 
 

@@ -64,10 +64,10 @@ def test_overview_shows_figures_and_links(acme, client_as):
     assert 'id="risk-chart-data"' in html
     assert "js/risk.js" in html and "chart.umd.min.js" in html
     assert "<script>" not in html.replace("<script src=", "")  # no inline code
-    ov = response.context["ov"]
-    assert ov.rows[0].figures.exposure == Decimal("0.00")
+    pf = response.context["pf"]
+    assert pf.summaries[0].exposure == Decimal("0.00")
     # Open 3000 on the one debtor: 100 % concentration, breached.
-    assert [(r.client.client_id, s.debtor.debtor_id) for r, s in ov.breaches] == [("ACME", "BIGD")]
+    assert [(c.client_id, s.debtor.debtor_id) for c, s in response.context["breaches"]] == [("ACME", "BIGD")]
 
 
 # ---------------------------------------------------------------------------- POST role checks
