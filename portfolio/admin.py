@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from portfolio.models import Loan
+from portfolio.services import refresh_schedules
 
 
 @admin.register(Loan)
@@ -22,3 +23,7 @@ class LoanAdmin(admin.ModelAdmin):
     raw_id_fields = ("client", "import_batch")
     date_hierarchy = "start_date"
     readonly_fields = ("import_batch", "source_sheet", "source_row")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        refresh_schedules(loans=[obj.pk])  # store the schedule of the new or changed terms now

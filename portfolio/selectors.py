@@ -198,12 +198,11 @@ def portfolio_view(*, as_of: dt.date, months: int = 12, scenario: Scenario = BAS
 # --- the fast path: SQL aggregates over stored schedules and open receivables ------------------
 
 PAGE_SIZE = 25
-_CENT = Decimal("0.01")
 
 
 def _money(cents) -> Decimal:
-    """Integer cents (an int, or a Decimal from PostgreSQL's SUM of bigints) as an amount."""
-    return (Decimal(int(cents or 0)) * _CENT).quantize(_CENT)
+    """Whole cents (an int, or a Decimal from PostgreSQL's SUM of bigints) as an amount with 2 places."""
+    return Decimal(cents).scaleb(-2) if cents else ZERO
 
 
 def _cents_sum(condition: Q | None = None):

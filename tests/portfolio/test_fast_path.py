@@ -314,3 +314,23 @@ def test_page_query_count_does_not_grow_with_the_book(django_assert_num_queries)
         assert len(page.loans.object_list) == selectors.PAGE_SIZE
         with django_assert_num_queries(2):  # stale schedules?, the aggregate
             loan_kpis(as_of=as_of, horizon_end=as_of + dt.timedelta(days=30))
+
+
+def test_admin_save_stores_the_new_schedule(admin_client):
+    loan = LoanFactory(loan_id="L-ADM", principal=D("1200.00"), term_months=3, method="linear")
+    refresh_schedules()
+    data = {
+        "loan_id": "L-ADM",
+        "client": loan.client.pk,
+        "principal": "1200.00",
+        "currency": "EUR",
+        "annual_rate": "0.060000",
+        "start_date": "2026-01-31",
+        "term_months": "4",
+        "method": "linear",
+        "day_count": "30/360",
+    }
+    response = admin_client.post(f"/admin/portfolio/loan/{loan.pk}/change/", data)
+    assert response.status_code == 302, response.content[:2000]
+    assert not stale_loans().exists()
+    assert [i.principal for i in LoanInstalment.objects.filter(loan=loan)] == [D("300.00")] * 4
