@@ -3,7 +3,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 
-from atlas.tables import AtlasTable, MoneyColumn, StatusColumn
+from atlas.tables import AtlasTable, CheckBoxColumn, DateColumn, DateTimeColumn, MoneyColumn, StatusColumn
 from payouts.models import Payout, PayoutBatch
 
 
@@ -21,7 +21,7 @@ def check_badges(checks) -> str:
 class PayoutTable(AtlasTable):
     export_filename = "payouts"
 
-    select = tables.CheckBoxColumn(
+    select = CheckBoxColumn(
         accessor="pk",
         attrs={
             "th__input": {"data-select-all": "payouts", "aria-label": "Select all"},
@@ -39,7 +39,7 @@ class PayoutTable(AtlasTable):
     requested_by = tables.Column(verbose_name="Requested by", accessor="requested_by__username", orderable=False)
     approved_by = tables.Column(verbose_name="Approved by", accessor="approved_by__username", orderable=False)
     batch = tables.Column(verbose_name="Batch", accessor="batch_id")
-    updated_at = tables.DateTimeColumn(verbose_name="Updated", format="Y-m-d H:i")
+    updated_at = DateTimeColumn(verbose_name="Updated", format="Y-m-d H:i")
 
     class Meta(AtlasTable.Meta):
         model = Payout
@@ -78,10 +78,10 @@ class BatchTable(AtlasTable):
 
     id = tables.Column(verbose_name="Batch", linkify=("payouts:batch_detail", {"pk": tables.A("pk")}))
     status = StatusColumn(verbose_name="Status")
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
     created_by = tables.Column(verbose_name="Created by", accessor="created_by__username")
     n = tables.Column(verbose_name="Payouts", attrs={"td": {"class": "num"}, "th": {"class": "num"}})
-    execution_date = tables.DateColumn(verbose_name="Execution date", format="Y-m-d")
+    execution_date = DateColumn(verbose_name="Execution date", format="Y-m-d")
     executed_by = tables.Column(verbose_name="Executed by", accessor="executed_by__username")
     totals = tables.Column(verbose_name="Paid", accessor="report", orderable=False)
 

@@ -12,7 +12,7 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django_tables2 import RequestConfig
 
-from atlas.tables import AtlasTable, MoneyColumn, StatusColumn
+from atlas.tables import AtlasTable, CheckBoxColumn, DateColumn, DateTimeColumn, MoneyColumn, StatusColumn
 from clients.demo import make_demo_workbook
 from clients.filters import ClientFilter
 from clients.importer import import_workbook
@@ -71,9 +71,7 @@ def test_page_tables_render_as_tables2_on_a_demo_book(demo_book):
     payouts = Payout.objects.select_related("client", "requested_by", "approved_by")
     for status in statuses:
         for query in ({}, {"sort": "amount"}, {"sort": "-client", "page": "2"}):
-            html = assert_same_body(
-                lambda r, s=status: configured(PayoutTable(payouts.filter(status=s)), r, 5), query
-            )
+            html = assert_same_body(lambda r, s=status: configured(PayoutTable(payouts.filter(status=s)), r, 5), query)
             assert "<td" in html
     accounts = Account.objects.select_related("client")
     for query in ({}, {"sort": "-balance"}, {"page": "3", "sort": "client_name"}):
@@ -130,6 +128,59 @@ def test_every_per_cell_feature_renders_as_tables2():
     rows = Client.objects.select_related("partner").order_by("client_id")
     html = assert_same_body(lambda r: configured(Features(rows), r, 10))
     assert "On Hold" in html and "A &amp; B" in html and "CL&lt;1&gt;" in html and "none" in html
+
+
+def test_atlas_columns_render_as_tables2s(settings):
+    """DateTimeColumn/DateColumn (tables2 renders a ``{{ value|date }}`` template per cell) and
+    CheckBoxColumn give the cells and export values of tables2's own columns: current time zone,
+    explicit and default formats, the default for a missing value, checked boxes, callable attributes."""
+    import datetime as dt
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    rows = [
+        {"id": 1, "at": dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC), "day": dt.date(2026, 1, 2)},
+        {"id": "<2>", "at": dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC), "day": None},
+        {"id": 3, "at": None, "day": dt.date(2025, 2, 28)},
+    ]
+
+    def table(datetime_column, date_column, checkbox_column):
+        class Columns(AtlasTable):
+            at = datetime_column(format="Y-m-d H:i")
+            at_short = datetime_column(accessor="at")
+            at_long = datetime_column(accessor="at", short=False)
+            day = date_column(format="Y-m-d", empty_values=())
+            day_long = date_column(accessor="day", short=False)
+            pick = checkbox_column(
+                accessor="id",
+                checked=lambda value, record: record["day"] is None,
+                attrs={"td__input": {"name": "ids", "form": "f", "data-day": lambda record: record["day"]}},
+            )
+            plain = checkbox_column(accessor="id", attrs={"input": {"aria-label": "Pick <one>"}})
+
+        return Columns
+
+    request = RequestFactory().get("/")
+    ours = configured(table(DateTimeColumn, DateColumn, CheckBoxColumn)(rows), request, 10)
+    theirs = configured(table(tables.DateTimeColumn, tables.DateColumn, tables.CheckBoxColumn)(rows), request, 10)
+    html = squeeze(ours.body_html())
+    assert html == squeeze(REFERENCE.render(Context({"table": theirs})))
+    assert "2026-03-29 01:30" in html  # UTC shown in the current time zone
+    assert 'value="&lt;2&gt;" checked="checked"' in html
+    assert list(ours.as_values()) == list(theirs.as_values())
+
+
+def test_links_render_as_tables2s():
+    """A link to an ``<int:pk>`` URL is built from one reverse per column; other URLs are reversed per cell."""
+
+    class Links(AtlasTable):
+        n = tables.Column(linkify=("payouts:detail", {"pk": tables.A("n")}))
+        batch = tables.Column(accessor="n", linkify=("payouts:batch_detail", {"pk": tables.A("n")}))
+        client = tables.Column(accessor="n", linkify=("clients:detail", {"client_id": tables.A("n")}))
+        text = tables.Column(accessor="code", linkify=("clients:detail", {"client_id": tables.A("code")}))
+
+    rows = [{"n": 0, "code": "a b"}, {"n": 12, "code": "ü?x"}, {"n": 123456789, "code": "<&>"}]
+    html = assert_same_body(lambda r: configured(Links(rows), r, 10))
+    assert 'href="/payouts/123456789/"' in html and 'href="/payouts/batches/0/"' in html
 
 
 def test_filter_selects_render_as_djangos_template():
