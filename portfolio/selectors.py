@@ -423,10 +423,10 @@ class PortfolioPage:
     loans_not_started: int
     kpis: dict[str, KpiRow]  # per currency, base, next 12 months
     methods: list[KpiRow]
-    clients: Page  # of KpiRow, every currency, by (currency, client id)
-    debtors: Page  # of KpiRow, by currency, then largest open amount first
-    client_totals: Page | None  # of ClientTotals in ``currency``, by client id
-    loans: Page | None  # of LoanRow in ``currency``, by loan id
+    clients: Page  # of KpiRow in ``currency``, by client id
+    debtors: Page  # of KpiRow in ``currency``, largest open amount first
+    client_totals: Page  # of ClientTotals in ``currency``, by client id
+    loans: Page  # of LoanRow in ``currency``, by loan id
     currency: str
 
     @property
@@ -471,7 +471,8 @@ def portfolio_page(
 
     Base case from SQL aggregates: loans from their stored periods dated after D (summed per loan),
     receivables from their open amounts at D, bucketed by month in SQL (``CASE``) and summed per
-    currency, per client (one grouped query) and per debtor (one page, sorted and counted in SQL).
+    currency; the per-client, per-debtor, per-client-totals and loans tables show the chosen ``currency``
+    (per client: one grouped query; per debtor: one page, sorted and counted in SQL).
     ``pages``: page numbers by table name (``clients``, ``debtors``, ``client_totals``, ``loans``).
     A scenario other than the base is projected by the pure code over every loan and open receivable
     (``portfolio.projection.project``: per-event rounding of defaults, re-scheduling of rate shifts).
@@ -503,18 +504,6 @@ def portfolio_page(
         .order_by()
         .values_list("currency", "month", "n", "total")
     )
-    client_receivables = (
-        open_qs.values("client_id", "currency")
-        .annotate(
-            n=Count("pk"),
-            total=_cents_sum(),
-            within_12=_cents_sum(Q(due_date__lte=h12)),
-            within=_cents_sum(Q(due_date__lte=horizon)),
-        )
-        .order_by()
-        .values_list("client_id", "currency", "n", "total", "within_12", "within")
-    )
-
     kpis: dict[str, KpiRow] = {}
     methods: dict[tuple[str, str], KpiRow] = {}
     books: dict[tuple[str, int], _ClientBook] = {}
@@ -543,11 +532,6 @@ def portfolio_page(
         if method is None:
             method = methods[(loan.currency, loan.method)] = KpiRow(loan.currency, loan.method, loan.method)
         _add_loan(method, loan)
-        b = book(loan.currency, loan.client_pk, loan.client_id, loan.client_name, loan.client_currency)
-        _add_loan(b.kpi, loan)
-        b.opening += loan.outstanding
-        b.principal += loan.principal_horizon
-        b.interest += loan.interest_horizon
     for cur, month, n, cents in receivable_months:
         total = _money(cents)
         row = kpi(cur)
@@ -564,24 +548,46 @@ def portfolio_page(
             f = flows[cur].setdefault(r["month"], [ZERO, ZERO, ZERO])
             f[0] += _money(r["principal"])
             f[1] += _money(r["interest"])
-    client_rows = list(client_receivables)
+
+    kpis = dict(sorted(kpis.items()))
+    base = {cur: _month_rows(buckets, opening[cur], flows[cur]) for cur in kpis}
+    currencies = sorted(base)
+    currency = currency if currency in currencies else (currencies[0] if currencies else "")
+
+    # per client, in the chosen currency: its loans (rows above) and its open receivables (one grouped query)
+    for loan in loans:
+        if loan.currency == currency:
+            b = book(loan.currency, loan.client_pk, loan.client_id, loan.client_name, loan.client_currency)
+            _add_loan(b.kpi, loan)
+            b.opening += loan.outstanding
+            b.principal += loan.principal_horizon
+            b.interest += loan.interest_horizon
+    client_rows = []
+    if currency:
+        client_rows = list(
+            open_qs.filter(currency=currency)
+            .values("client_id")
+            .annotate(
+                n=Count("pk"),
+                total=_cents_sum(),
+                within_12=_cents_sum(Q(due_date__lte=h12)),
+                within=_cents_sum(Q(due_date__lte=horizon)),
+            )
+            .order_by()
+            .values_list("client_id", "n", "total", "within_12", "within")
+        )
     names = {}
     if client_rows:  # the clients' ids and names (one narrow row per client: cheaper than joining them in)
         names = {pk: rest for pk, *rest in Client.objects.values_list("pk", "client_id", "name", "currency")}
-    for pk, cur, n, cents, within_12, within in client_rows:
+    for pk, n, cents, within_12, within in client_rows:
         client_id, name, client_currency = names[pk]
-        b = book(cur, pk, client_id, name, client_currency)
+        b = book(currency, pk, client_id, name, client_currency)
         total = _money(cents)
         b.kpi.receivables_count += n
         b.kpi.receivables_open += total
         b.kpi.collections_12m += _money(within_12)
         b.opening += total
         b.collections += _money(within)
-
-    kpis = dict(sorted(kpis.items()))
-    base = {cur: _month_rows(buckets, opening[cur], flows[cur]) for cur in kpis}
-    currencies = sorted(base)
-    currency = currency if currency in currencies else (currencies[0] if currencies else "")
 
     reference = None
     alternative = base
@@ -595,17 +601,13 @@ def portfolio_page(
         )
         alternative = reference.currencies
 
-    # by client, every currency: sorted by (currency, client id), as the export
-    by_client = sorted(books.items(), key=lambda item: (item[0][0], client_keys[item[0][1]][1], item[0][1]))
-    client_page = _page([b.kpi for _, b in by_client], pages.get("clients"))
-
-    totals_page = loan_page = None
-    if currency:
-        in_currency = [(key, b) for key, b in by_client if key[0] == currency]
-        totals_page = _page(in_currency, pages.get("client_totals"))
-        totals_page.object_list = [_client_totals(b, buckets, reference) for _, b in totals_page.object_list]
-        loan_page = _page([loan for loan in loans if loan.currency == currency], pages.get("loans"))
-        _next_payments(loan_page.object_list)
+    # the chosen currency's clients, by client id (as the export, which has every currency)
+    by_client = [books[key] for key in sorted(books, key=lambda key: (client_keys[key[1]][1], key[1]))]
+    client_page = _page([b.kpi for b in by_client], pages.get("clients"))
+    totals_page = _page(by_client, pages.get("client_totals"))
+    totals_page.object_list = [_client_totals(b, buckets, reference) for b in totals_page.object_list]
+    loan_page = _page([loan for loan in loans if loan.currency == currency], pages.get("loans"))
+    _next_payments(loan_page.object_list)
 
     return PortfolioPage(
         as_of=as_of,
@@ -617,7 +619,7 @@ def portfolio_page(
         kpis=kpis,
         methods=[methods[key] for key in sorted(methods)],
         clients=client_page,
-        debtors=_debtor_page(open_qs, h12, _page_number(pages.get("debtors"))),
+        debtors=_debtor_page(open_qs.filter(currency=currency), h12, _page_number(pages.get("debtors"))),
         client_totals=totals_page,
         loans=loan_page,
         currency=currency,
