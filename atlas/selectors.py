@@ -27,7 +27,7 @@ from clients.models import ImportBatch
 from ledger.selectors import today
 from payouts.models import PayoutBatch, PayoutStatus
 from portfolio.selectors import loan_kpis
-from risk.selectors import portfolio, releases_due_by_currency
+from risk.selectors import from_cents, portfolio, releases_due_by_currency
 
 log = logging.getLogger("atlas")
 
@@ -103,18 +103,34 @@ def dashboard(*, as_of: datetime.date | None = None, recent: int = 5) -> Dashboa
         return kpis[currency]
 
     pf = portfolio(as_of=as_of, horizon_end=horizon_end, top_debtors=0, breaches=False)
+    # per currency, in whole cents: [clients, available n, available, over n, over, warning n, warning,
+    # shortfall n, shortfall]
+    cents: dict[str, list[int]] = {}
     for s in pf.summaries:
-        k = for_currency(s.currency)
-        k.clients += 1
-        if s.available > 0:
-            k.available.add(s.available)
+        t = cents.get(s.currency)
+        if t is None:
+            t = cents[s.currency] = [0] * 9
+        t[0] += 1
+        if s.available_c > 0:
+            t[1] += 1
+            t[2] += s.available_c
         if s.band == "over_limit":
-            k.over_limit.add(s.exposure)
+            t[3] += 1
+            t[4] += s.exposure_c
         elif s.band == "warning":
-            k.warning.add(s.exposure)
-        if s.shortfall > 0:
-            k.shortfall.add(s.shortfall)
-    for currency, (amount, count) in releases_due_by_currency(as_of).items():
+            t[5] += 1
+            t[6] += s.exposure_c
+        if s.shortfall_c > 0:
+            t[7] += 1
+            t[8] += s.shortfall_c
+    for currency, t in cents.items():
+        k = for_currency(currency)
+        k.clients = t[0]
+        k.available.add(from_cents(t[2]), t[1])
+        k.over_limit.add(from_cents(t[4]), t[3])
+        k.warning.add(from_cents(t[6]), t[5])
+        k.shortfall.add(from_cents(t[8]), t[7])
+    for currency, (amount, count) in releases_due_by_currency(as_of, fast=pf.fast).items():
         for_currency(currency).releases_due.add(amount, count)
     for currency, r in pf.receivables.items():
         k = for_currency(currency)

@@ -653,33 +653,58 @@ def _money(value, currency: str = "EUR") -> Decimal:
     return round_money(value if isinstance(value, Decimal) else to_decimal(value), currency)
 
 
-@dataclass(slots=True)
+def from_cents(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def _to_cents(amount: Decimal) -> int:
+    """An amount with at most two places as whole cents (exact)."""
+    return int(amount.scaleb(2))
+
+
 class ClientSummary:
-    """A client's ledger figures at D without model instances (the same values as ``ClientFigures``)."""
+    """A client's ledger figures at D without model instances: the same values as ``ClientFigures``,
+    kept as whole cents (integer sums are exact and cheap) and shown as Decimals."""
 
-    pk: int
-    client_id: str
-    name: str
-    currency: str
-    status: str
-    credit_limit: Decimal
-    exposure: Decimal
-    settlement: Decimal
-    rolling_reserve: Decimal
-    partner_rr: Decimal
-    required_reserve: Decimal
-    pending_payouts: Decimal
-    exposure_ratio: Decimal = field(init=False)
-    headroom: Decimal = field(init=False)
-    shortfall: Decimal = field(init=False)
-    available: Decimal = field(init=False)
-    band: str = "ok"
+    __slots__ = (
+        "pk",
+        "client_id",
+        "name",
+        "currency",
+        "status",
+        "limit_c",
+        "exposure_c",
+        "settlement_c",
+        "reserve_c",
+        "partner_rr_c",
+        "required_c",
+        "pending_c",
+        "shortfall_c",
+        "available_c",
+        "exposure_ratio",
+        "band",
+    )
 
-    def __post_init__(self):
-        self.exposure_ratio = self.exposure / self.credit_limit
-        self.headroom = self.credit_limit - self.exposure
-        self.shortfall = max(ZERO, self.required_reserve - self.rolling_reserve)
-        self.available = max(ZERO, self.settlement - self.pending_payouts - self.shortfall)
+    def __init__(self, pk, client_id, name, currency, status, *, limit, exposure, settlement, reserve, partner_rr,
+                 required, pending):  # fmt: skip
+        self.pk, self.client_id, self.name, self.currency, self.status = pk, client_id, name, currency, status
+        self.limit_c, self.exposure_c, self.settlement_c = limit, exposure, settlement
+        self.reserve_c, self.partner_rr_c, self.required_c, self.pending_c = reserve, partner_rr, required, pending
+        self.shortfall_c = max(0, required - reserve)
+        self.available_c = max(0, settlement - pending - self.shortfall_c)
+        self.exposure_ratio = Decimal(exposure) / Decimal(limit)  # unrounded, as ClientFigures
+        self.band = "ok"
+
+    credit_limit = property(lambda self: from_cents(self.limit_c))
+    exposure = property(lambda self: from_cents(self.exposure_c))
+    settlement = property(lambda self: from_cents(self.settlement_c))
+    rolling_reserve = property(lambda self: from_cents(self.reserve_c))
+    partner_rr = property(lambda self: from_cents(self.partner_rr_c))
+    required_reserve = property(lambda self: from_cents(self.required_c))
+    pending_payouts = property(lambda self: from_cents(self.pending_c))
+    shortfall = property(lambda self: from_cents(self.shortfall_c))
+    available = property(lambda self: from_cents(self.available_c))
+    headroom = property(lambda self: from_cents(self.limit_c - self.exposure_c))
 
     @property
     def ratio_display(self) -> Decimal:
@@ -714,21 +739,21 @@ def _summaries_fast(as_of: datetime.date) -> list[ClientSummary]:
     with connection.cursor() as cursor:
         cursor.execute(_SUMMARIES_SQL, [day, day, day])
         rows = cursor.fetchall()
-    pending = pending_payouts(None)
+    pending = {pk: _to_cents(amount) for pk, amount in pending_payouts(None).items()}
     return [
         ClientSummary(
-            pk=pk,
-            client_id=client_id,
-            name=name,
-            currency=currency,
-            status=status,
-            credit_limit=_cents(limit),
-            exposure=_cents(factoring),
-            settlement=_cents(settlement),
-            rolling_reserve=_cents(reserve),
-            partner_rr=_cents(partner_rr),
-            required_reserve=_cents(need),
-            pending_payouts=pending.get(pk, ZERO),
+            pk,
+            client_id,
+            name,
+            currency,
+            status,
+            limit=limit,
+            exposure=factoring,
+            settlement=settlement,
+            reserve=reserve,
+            partner_rr=partner_rr,
+            required=need,
+            pending=pending.get(pk, 0),
         )
         for pk, client_id, name, currency, status, limit, factoring, settlement, reserve, partner_rr, need in rows
     ]
@@ -739,18 +764,18 @@ def _summaries_reference(as_of: datetime.date) -> list[ClientSummary]:
 
     return [
         ClientSummary(
-            pk=pk,
-            client_id=f.client.client_id,
-            name=f.client.name,
-            currency=f.currency,
-            status=f.client.status,
-            credit_limit=f.credit_limit,
-            exposure=f.exposure,
-            settlement=f.settlement,
-            rolling_reserve=f.rolling_reserve,
-            partner_rr=f.partner_rr,
-            required_reserve=f.required_reserve,
-            pending_payouts=f.pending_payouts,
+            pk,
+            f.client.client_id,
+            f.client.name,
+            f.currency,
+            f.client.status,
+            limit=_to_cents(f.credit_limit),
+            exposure=_to_cents(f.exposure),
+            settlement=_to_cents(f.settlement),
+            reserve=_to_cents(f.rolling_reserve),
+            partner_rr=_to_cents(f.partner_rr),
+            required=_to_cents(f.required_reserve),
+            pending=_to_cents(f.pending_payouts),
         )
         for pk, f in client_figures(None, as_of=as_of).items()
     ]
@@ -930,7 +955,7 @@ class Portfolio:
     @property
     def shortfalls(self) -> list[ClientSummary]:
         """Clients short of reserve, largest shortfall first."""
-        return sorted((s for s in self.summaries if s.shortfall > 0), key=lambda s: (-s.shortfall, s.client_id))
+        return sorted((s for s in self.summaries if s.shortfall_c > 0), key=lambda s: (-s.shortfall_c, s.client_id))
 
     @property
     def breached_client_pks(self) -> set[int]:
@@ -987,20 +1012,36 @@ def portfolio(
         open_rows = open_receivables(None, as_of=as_of)
         receivables = _receivable_totals_reference(open_rows, horizon_end)
     level = policy.exposure_warning_level
-    totals: dict[str, CurrencyTotals] = {}
+    sums: dict[str, list[int]] = {}  # currency → [clients, exposure, limit, shortfall, reserve, required, partner]
+    bands: dict[str, dict[str, int]] = {}
     for s in summaries:
         s.band = exposure_band(s.exposure_ratio, level)
-        t = totals.get(s.currency)
+        t = sums.get(s.currency)
         if t is None:
-            t = totals[s.currency] = CurrencyTotals(currency=s.currency)
-        t.client_count += 1
-        t.exposure += s.exposure
-        t.credit_limit += s.credit_limit
-        t.shortfall += s.shortfall
-        t.rolling_reserve += s.rolling_reserve
-        t.required_reserve += s.required_reserve
-        t.partner_rr += s.partner_rr
-        t.bands[s.band] += 1
+            t = sums[s.currency] = [0] * 7
+            bands[s.currency] = dict.fromkeys(EXPOSURE_BANDS, 0)
+        t[0] += 1
+        t[1] += s.exposure_c
+        t[2] += s.limit_c
+        t[3] += s.shortfall_c
+        t[4] += s.reserve_c
+        t[5] += s.required_c
+        t[6] += s.partner_rr_c
+        bands[s.currency][s.band] += 1
+    totals = {
+        currency: CurrencyTotals(
+            currency=currency,
+            client_count=t[0],
+            exposure=from_cents(t[1]),
+            credit_limit=from_cents(t[2]),
+            shortfall=from_cents(t[3]),
+            rolling_reserve=from_cents(t[4]),
+            required_reserve=from_cents(t[5]),
+            partner_rr=from_cents(t[6]),
+            bands=bands[currency],
+        )
+        for currency, t in sums.items()
+    }
     for currency, r in receivables.items():
         totals.setdefault(currency, CurrencyTotals(currency=currency)).aging = r.aging
     summaries.sort(key=lambda s: (-s.exposure_ratio, s.client_id))
@@ -1053,8 +1094,28 @@ def _top_debtors_reference(result: Portfolio, open_rows: list[OpenReceivable], t
         del t.top_debtors[top_debtors:]
 
 
-def releases_due_by_currency(as_of: datetime.date) -> dict[str, tuple[Decimal, int]]:
-    """Unreleased tranches due on or before D, per currency: ``{currency: (amount, count)}`` (one query)."""
+_RELEASES_DUE_SQL = (
+    "SELECT currency, CAST(ROUND(SUM(amount) * 100) AS BIGINT), COUNT(*) FROM ledger_reservetranche {hint}"
+    " WHERE released_entry_id IS NULL AND due_date <= %s AND created_on <= %s GROUP BY currency"
+)
+
+
+def releases_due_by_currency(as_of: datetime.date, *, fast: bool | None = None) -> dict[str, tuple[Decimal, int]]:
+    """Unreleased tranches due on or before D, per currency: ``{currency: (amount, count)}`` (one query).
+
+    When the maintained figures are current at D (``fast``; asked with ``maintained_at`` when None) no
+    release is dated after D, so "unreleased at D" is "not released": the partial index
+    ``tranche_unreleased_idx`` (risk/migrations/0002) answers it. SQLite's planner, without statistics,
+    prefers the unique index on ``released_entry_id`` for ``IS NULL``; ``INDEXED BY`` names the right one.
+    """
+    if fast is None:
+        fast = maintained_at(as_of)
+    if fast:
+        hint = "INDEXED BY tranche_unreleased_idx" if connection.vendor == "sqlite" else ""
+        day = connection.ops.adapt_datefield_value(as_of)
+        with connection.cursor() as cursor:
+            cursor.execute(_RELEASES_DUE_SQL.format(hint=hint), [day, day])
+            return {currency: (from_cents(cents), count) for currency, cents, count in cursor.fetchall()}
     rows = (
         ReserveTranche.objects.filter(
             Q(released_on__isnull=True) | Q(released_on__gt=as_of), created_on__lte=as_of, due_date__lte=as_of

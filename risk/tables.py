@@ -43,11 +43,11 @@ SHOW = {
 SORTS = {  # column → key on a ClientSummary (ties by client id)
     "client": lambda s: s.client_id,
     "exposure_ratio": lambda s: s.exposure_ratio,
-    "exposure": lambda s: s.exposure,
-    "credit_limit": lambda s: s.credit_limit,
-    "headroom": lambda s: s.headroom,
-    "available": lambda s: s.available,
-    "shortfall": lambda s: s.shortfall,
+    "exposure": lambda s: s.exposure_c,
+    "credit_limit": lambda s: s.limit_c,
+    "headroom": lambda s: s.limit_c - s.exposure_c,
+    "available": lambda s: s.available_c,
+    "shortfall": lambda s: s.shortfall_c,
 }
 
 
@@ -128,7 +128,7 @@ class RiskClientData(TableListData):
         if show in ("over_limit", "warning"):
             summaries = [s for s in summaries if s.band == show]
         elif show == "shortfall":
-            summaries = [s for s in summaries if s.shortfall > 0]
+            summaries = [s for s in summaries if s.shortfall_c > 0]
         elif show == "breach":
             breached = pf.breached_client_pks
             summaries = [s for s in summaries if s.pk in breached]
