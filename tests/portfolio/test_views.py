@@ -189,3 +189,26 @@ def test_loan_admin_lists_searches_and_filters(admin_client):
     assert b"L-ADM-1" in page.content and b"L-ADM-2" not in page.content
     filtered = admin_client.get("/admin/portfolio/loan/", {"method__exact": "linear"})
     assert b"L-ADM-2" in filtered.content and b"L-ADM-1" not in filtered.content
+
+
+def test_per_row_tables_are_paginated_with_links_to_every_page(client_as):
+    make_portfolio(30)
+    web = client_as("finance")
+    first = web.get(OVERVIEW, {"as_of": AS_OF})
+    page = first.context["page"]
+    assert len(page.clients.object_list) == len(page.client_totals.object_list) == 25
+    assert page.clients.paginator.count == page.loans.paginator.count == page.debtors.paginator.count == 30
+    html = first.content.decode()
+    for name in ("clients_page", "client_totals_page", "debtors_page", "loans_page"):
+        assert f"{name}=2" in html, name
+    second = web.get(OVERVIEW, {"as_of": AS_OF, "clients_page": "2", "debtors_page": "2", "loans_page": "9"})
+    page2 = second.context["page"]
+    assert len(page2.clients.object_list) == len(page2.debtors.object_list) == 5
+    assert len(page2.loans.object_list) == 5  # past the last page: the last page
+    shown = [r.key for r in page.clients.object_list] + [r.key for r in page2.clients.object_list]
+    assert shown == sorted(shown) and len(set(shown)) == 30
+    debtors = {r.key for r in page.debtors.object_list} | {r.key for r in page2.debtors.object_list}
+    assert len(debtors) == 30
+    # the export still has every client
+    exported = web.get(OVERVIEW, {"as_of": AS_OF, "table": "clients", "export": "csv"})
+    assert len(list(csv.reader(io.StringIO(exported.content.decode())))) == 31
