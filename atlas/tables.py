@@ -34,7 +34,7 @@ from django.urls import NoReverseMatch, Resolver404, get_script_prefix, resolve,
 from django.utils.encoding import force_str
 from django.utils.functional import Promise
 from django.utils.hashable import make_hashable
-from django.utils.html import conditional_escape, format_html, strip_tags
+from django.utils.html import conditional_escape, strip_tags
 from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django_tables2.columns.base import LinkTransform
@@ -78,7 +78,17 @@ class AtlasTable(tables.Table):
                 parts.append(f"<tr {row.attrs.as_html()}>")
             for plan in plans:
                 cell = plan.cell(row)
-                parts.append(f"<td {plan.td_attrs(row, cell)}>{plan.output(cell, context)}</td>")
+                kind = type(cell)
+                if plan.localize is None and kind is SafeString:  # a link or a badge: already escaped
+                    text = cell
+                elif plan.localize is None and kind is str:  # django.utils.html.escape without its lazy wrapper
+                    text = html.escape(cell)
+                else:
+                    text = plan.output(cell, context)
+                if plan.td_open is None:
+                    parts.append(f"<td {plan.td_attrs(row, cell)}>{text}</td>")
+                else:
+                    parts.append(f"{plan.td_open}{text}</td>")
             parts.append("</tr>")
         if not parts and self.empty_text:
             parts.append(f'<tr><td colspan="{len(self.columns)}">{conditional_escape(self.empty_text)}</td></tr>')
@@ -154,6 +164,7 @@ class _CellPlan:
         attrs = {**table.attrs, **self.column.attrs}
         td = attrs.get("td", attrs.get("cell", {}))
         self.static_td = None if _has_callable(td) else bound_column.attrs["td"].as_html()
+        self.td_open = None if self.static_td is None else f"<td {self.static_td}>"
 
     @staticmethod
     def _int_link(link):
@@ -277,6 +288,8 @@ class _CellPlan:
         return self._render(row, value)
 
     def _render(self, row, value):
+        if self.render_args == ("value",) and not self.link:  # Column.render and most render_<column>
+            return self.render(value=value)
         if self.render_never and not self.link:
             return None
         kwargs = {
@@ -437,13 +450,14 @@ class StatusColumn(tables.Column):
         raw = value
         if record is not None and bound_column is not None:
             try:
-                raw = tables.A(bound_column.accessor).resolve(record)
+                accessor = bound_column.accessor
+                raw = (accessor if isinstance(accessor, tables.A) else tables.A(accessor)).resolve(record)
             except (AttributeError, KeyError, TypeError, ValueError):
                 raw = value
         label = str(value).replace("_", " ") if value == raw else value
         colour = self.COLOURS.get(str(raw), "secondary")
         text_class = " text-dark" if colour in ("warning", "info") else ""
-        return format_html('<span class="badge text-bg-{}{}">{}</span>', colour, text_class, label)
+        return SafeString(f'<span class="badge text-bg-{colour}{text_class}">{_escape(label)}</span>')
 
     def value(self, value, record=None, bound_column=None):
         if record is not None and bound_column is not None:

@@ -55,27 +55,41 @@ def test_anonymous_is_sent_to_login(client):
 
 
 def test_queue_query_count_is_flat(client_as, users):
-    def make(n):
+    """Every column the queue shows (the client, both users, the batch, the checks) comes with the page's
+    rows: no query per row (the queue reads only the columns it shows), none per page link."""
+    batch = PayoutBatch.objects.create(created_by=users["ops"])
+
+    def make(n, status="requested"):
         for _ in range(n):
             c = ClientFactory()
             payout(
                 c,
                 "100.00",
-                status="requested",
+                status=status,
                 requested_by=users["ops"],
+                approved_by=users["credit"] if status == "approved" else None,
+                batch=batch if status == "approved" else None,
                 checks=[{"code": "EXPOSURE_WARNING", "severity": "warn", "message": "x"}],
             )
 
     http = client_as("credit")
     make(5)
+    make(3, "approved")
     with CaptureQueriesContext(connection) as small:
         assert http.get(reverse("payouts:queue") + "?status=requested").status_code == 200
-    make(35)
+    with CaptureQueriesContext(connection) as small_all:
+        assert http.get(reverse("payouts:queue") + "?status=all").status_code == 200
+    make(55)
+    make(30, "approved")
     with CaptureQueriesContext(connection) as large:
         response = http.get(reverse("payouts:queue") + "?status=requested")
     assert response.status_code == 200
-    assert response.content.decode().count('name="payouts"') == 40
+    assert response.content.decode().count('name="payouts"') == 50  # a full page of 60
     assert len(large.captured_queries) == len(small.captured_queries)
+    with CaptureQueriesContext(connection) as large_all:
+        html = http.get(reverse("payouts:queue") + "?status=all&page=2").content.decode()
+    assert f'href="/payouts/batches/{batch.pk}/">#{batch.pk}</a>' in html and "credit" in html
+    assert len(large_all.captured_queries) == len(small_all.captured_queries)
 
 
 def test_queue_tabs_counts_and_filters(client_as, users):
