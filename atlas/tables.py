@@ -66,14 +66,14 @@ class AtlasTable(tables.Table):
         plans = [_CellPlan(self, bound_column) for bound_column in self.columns]
         context = Context(autoescape=True)
         static_row_attrs = not _has_callable(self.row_attrs)
-        row_attrs: dict[str, str] = {}  # static row attrs differ only by the even/odd class
+        row_attrs: dict[tuple, str] = {}  # static row attrs differ only by the even/odd class (and pinning)
         parts = []
         for row in self.paginated_rows:
             if static_row_attrs:
-                parity = row.get_even_odd_css_class()
-                if parity not in row_attrs:
-                    row_attrs[parity] = row.attrs.as_html()
-                parts.append(f"<tr {row_attrs[parity]}>")
+                key = (type(row), row.get_even_odd_css_class())  # pinned rows have their own attrs
+                if key not in row_attrs:
+                    row_attrs[key] = row.attrs.as_html()
+                parts.append(f"<tr {row_attrs[key]}>")
             else:
                 parts.append(f"<tr {row.attrs.as_html()}>")
             for plan in plans:

@@ -157,6 +157,9 @@ def test_atlas_columns_render_as_tables2s(settings):
             )
             plain = checkbox_column(accessor="id", attrs={"input": {"aria-label": "Pick <one>"}})
 
+            def get_bottom_pinned_data(self):
+                return [{"id": "total", "at": None, "day": dt.date(2026, 6, 30)}]
+
         return Columns
 
     request = RequestFactory().get("/")
@@ -166,6 +169,7 @@ def test_atlas_columns_render_as_tables2s(settings):
     assert html == squeeze(REFERENCE.render(Context({"table": theirs})))
     assert "2026-03-29 01:30" in html  # UTC shown in the current time zone
     assert 'value="&lt;2&gt;" checked="checked"' in html
+    assert 'class="odd pinned-row' in html or 'class="even pinned-row' in html
     assert list(ours.as_values()) == list(theirs.as_values())
 
 
