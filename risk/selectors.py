@@ -1094,6 +1094,73 @@ def _top_debtors_reference(result: Portfolio, open_rows: list[OpenReceivable], t
         del t.top_debtors[top_debtors:]
 
 
+_CLIENT_DEBTOR_SQL = (
+    "SELECT r.client_id, r.debtor_id, d.debtor_id,"  # noqa: S608
+    f" CAST(ROUND({_OPEN_SUM} * 100) AS BIGINT),"
+    f" CAST(ROUND(SUM(CASE WHEN r.due_date < %s THEN r.face_value - r.collected - r.written_off END) * 100) AS BIGINT)"
+    " FROM clients_receivable r JOIN clients_debtor d ON d.id = r.debtor_id"
+    f" WHERE {_OPEN_WHERE}{{clients}} GROUP BY r.client_id, r.debtor_id, d.debtor_id"
+)
+
+
+@dataclass
+class ClientRisk:
+    """A client's largest debtor share and overdue share at D (the clients table's two risk columns)."""
+
+    top_share: DebtorShare | None = None
+    overdue_share: Decimal | None = None  # unrounded; None when nothing is open
+
+
+def client_risk(client_pks: list[int] | None, *, as_of: datetime.date, policy: RiskPolicy, fast: bool) -> dict:
+    """Per client pk (all clients when None): its top debtor share and overdue share, as
+    ``debtor_concentration`` and ``aging`` give them. ``fast`` (maintained columns current at D): one
+    grouped query per (client, debtor) on ``receivable_open_idx`` and one for the top debtors; else from
+    ``open_receivables``."""
+    if not fast:
+        rows = open_receivables(client_pks, as_of=as_of)
+        pks = client_pks if client_pks is not None else sorted({r.client_id for r in rows})
+        concentration, ages = _concentration_from(rows, pks, policy), _aging_from(rows, pks)
+        return {
+            pk: ClientRisk((concentration.get(pk) or [None])[0], ages[pk].overdue_share if pk in ages else None)
+            for pk in pks
+        }
+    where, params = "", [as_of - datetime.timedelta(days=90), as_of]
+    if client_pks is not None:
+        if not client_pks:
+            return {}
+        where = f" AND r.client_id IN ({', '.join(['%s'] * len(client_pks))})"
+        params += list(client_pks)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLIENT_DEBTOR_SQL.format(clients=where),
+            [connection.ops.adapt_datefield_value(p) for p in params[:2]] + params[2:],
+        )
+        rows = cursor.fetchall()
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # client → [open, open > 90 days past due]
+    top: dict[int, tuple[int, str, int]] = {}  # client → (cents, debtor code, debtor pk) of its largest debtor
+    for client_pk, debtor_pk, code, cents, late in rows:
+        t = totals[client_pk]
+        t[0] += cents
+        t[1] += late or 0
+        best = top.get(client_pk)
+        if best is None or (-cents, code) < (-best[0], best[1]):
+            top[client_pk] = (cents, code, debtor_pk)
+    debtors = Debtor.objects.in_bulk({d for _c, _code, d in top.values()}) if top else {}
+    out = {}
+    for client_pk, (open_c, late_c) in totals.items():
+        cents, _code, debtor_pk = top[client_pk]
+        debtor = debtors[debtor_pk]
+        limit = (
+            debtor.concentration_limit if debtor.concentration_limit is not None else policy.default_concentration_limit
+        )
+        share = from_cents(cents) / from_cents(open_c)
+        out[client_pk] = ClientRisk(
+            DebtorShare(debtor=debtor, open_amount=from_cents(cents), share=share, limit=limit, breached=share > limit),
+            from_cents(late_c) / from_cents(open_c),
+        )
+    return out
+
+
 _RELEASES_DUE_SQL = (
     "SELECT currency, CAST(ROUND(SUM(amount) * 100) AS BIGINT), COUNT(*) FROM ledger_reservetranche {hint}"
     " WHERE released_entry_id IS NULL AND due_date <= %s AND created_on <= %s GROUP BY currency"

@@ -21,14 +21,7 @@ from django_tables2.data import TableListData
 from atlas.money import fmt, round_ratio
 from atlas.tables import AtlasTable, MoneyColumn, RatioColumn, StatusColumn
 from risk.models import Alert
-from risk.selectors import (
-    ClientSummary,
-    DebtorShare,
-    Portfolio,
-    _aging_from,
-    _concentration_from,
-    open_receivables,
-)
+from risk.selectors import ClientSummary, DebtorShare, Portfolio, client_risk
 
 BAND_LABELS = {"ok": "ok", "warning": "warning", "over_limit": "over limit"}
 BAND_COLOURS = {"ok": "success", "warning": "warning", "over_limit": "danger"}
@@ -73,10 +66,11 @@ class RiskClientRow:
 class _Rows:
     """The filtered summaries, rows built only for the slice asked for (a page, or all for an export)."""
 
-    def __init__(self, summaries: list[ClientSummary], as_of: datetime.date, policy, all_clients: bool):
+    def __init__(self, summaries: list[ClientSummary], as_of: datetime.date, policy, all_clients: bool, fast: bool):
         self.summaries = summaries
         self.as_of = as_of
         self.policy = policy
+        self.fast = fast
         self.all_clients = all_clients  # no filter: an export reads every client's receivables at once
         self._pages: dict = {}
 
@@ -99,9 +93,7 @@ class _Rows:
             return []
         pks = [s.pk for s in chosen]
         whole = self.all_clients and len(chosen) == len(self.summaries)
-        rows = open_receivables(None if whole else pks, as_of=self.as_of)
-        concentration = _concentration_from(rows, pks, self.policy)
-        aging = _aging_from(rows, pks)
+        risk = client_risk(None if whole else pks, as_of=self.as_of, policy=self.policy, fast=self.fast)
         alerts = dict(
             Alert.objects.filter(status__in=Alert.ACTIVE_STATUSES, **({} if whole else {"client__in": pks}))
             .order_by()
@@ -111,8 +103,8 @@ class _Rows:
         return [
             RiskClientRow(
                 summary=s,
-                top_share=(concentration.get(s.pk) or [None])[0],
-                overdue_share=aging[s.pk].overdue_share,
+                top_share=risk[s.pk].top_share if s.pk in risk else None,
+                overdue_share=risk[s.pk].overdue_share if s.pk in risk else None,
                 open_alerts=alerts.get(s.pk, 0),
             )
             for s in chosen
@@ -134,7 +126,7 @@ class RiskClientData(TableListData):
             summaries = [s for s in summaries if s.pk in breached]
         elif show == "alerts":
             summaries = [s for s in summaries if s.pk in (client_pks_with_alerts or set())]
-        super().__init__(_Rows(list(summaries), pf.as_of, pf.policy, all_clients=not show))
+        super().__init__(_Rows(list(summaries), pf.as_of, pf.policy, all_clients=not show, fast=pf.fast))
 
     def order_by(self, aliases):
         rows = self.data

@@ -23,7 +23,7 @@ from ledger.selectors import client_figures
 from ledger.services import book_write_off, release_reserves
 from payouts.models import Payout
 from risk.models import RiskPolicy
-from risk.selectors import overview, portfolio, releases_due_by_currency
+from risk.selectors import aging, client_risk, debtor_concentration, overview, portfolio, releases_due_by_currency
 from tests.factories import ClientFactory, DebtorFactory, PayoutFactory, ReceivableFactory
 from tests.risk.factories import book
 
@@ -101,6 +101,35 @@ def assert_same_portfolio(as_of):
     )
     assert fast.chart_data() == ref.chart_data()
     return fast, ref
+
+
+def assert_same_client_risk(as_of, clients):
+    """The clients table's top debtor and overdue share equal ``debtor_concentration`` and ``aging``."""
+    policy = RiskPolicy.get()
+    some = [c.pk for c in clients[::4]]
+    concentration, ages = debtor_concentration(None, as_of=as_of), aging(None, as_of=as_of)
+    for fast in (True, False):
+        for pks in (None, some):
+            got = client_risk(pks, as_of=as_of, policy=policy, fast=fast)
+            for pk in pks or [c.pk for c in clients]:
+                expected_top = (concentration[pk] or [None])[0]
+                top = got[pk].top_share if pk in got else None
+                assert (top is None) == (expected_top is None), pk
+                if top is not None:
+                    assert (top.debtor.pk, top.open_amount, top.share, top.limit, top.breached) == (
+                        expected_top.debtor.pk,
+                        expected_top.open_amount,
+                        expected_top.share,
+                        expected_top.limit,
+                        expected_top.breached,
+                    )
+                assert (got[pk].overdue_share if pk in got else None) == ages[pk].overdue_share, pk
+
+
+def test_clients_table_risk_columns_equal_the_reference(demo_book):
+    assert_same_client_risk(AFTER_ALL, demo_book)  # fast=False: the reference path gives the same too
+    RiskPolicy.objects.filter(pk=RiskPolicy.SINGLETON_PK).update(default_concentration_limit=Decimal("0.7"))
+    assert_same_client_risk(AFTER_ALL, demo_book)
 
 
 def test_portfolio_equals_the_reference_at_every_date(demo_book):
@@ -226,3 +255,16 @@ def test_portfolio_pages_query_count_does_not_grow_with_clients(client_as, tmp_p
         PayoutFactory(client=c, payout_id=f"QP{i:03d}", amount=Decimal("1.00"), status="requested")
     assert _queries(web, url) == few
     assert few <= 25
+
+
+def test_overview_export_lists_every_filtered_client_and_pages_hold_fifty(demo_book, client_as):
+    web = client_as("finance")
+    csv_text = web.get("/risk/", {"export": "csv"}).content.decode()
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("Client,Status,Band,Exposure ratio,Exposure")
+    assert len(lines) == 1 + len(demo_book)
+    short = web.get("/risk/", {"export": "csv", "show": "shortfall"}).content.decode().strip().splitlines()
+    assert len(short) - 1 == len(portfolio().shortfalls) > 0
+    page = web.get("/risk/")
+    assert len(page.context["table"].page.object_list) == 30  # 30 clients, one page of up to 50
+    assert len(page.context["shortfalls"]) == page.context["shortfall_count"] or page.context["shortfall_count"] > 20
