@@ -406,7 +406,7 @@ class TransactionBooker:
         self.house_accts: dict = {}
         self.locked: dict[int, Account] = {}
         self.rec_client: dict[int, int] = {}  # receivable pk → its client pk
-        self.rstates: dict[int, ReceivableState] = {}
+        self.rstates: dict[int, _RecState] = {}
         self.state = BookState()
         self.problems: list[tuple] = []
         self.refused: dict = {}
@@ -461,7 +461,7 @@ class TransactionBooker:
         z = self._zero
         for pk, client_pk, currency, face_value, advanced, reduced, collected, written_off in rows:
             self.rec_client[pk] = client_pk
-            self.rstates[pk] = ReceivableState(
+            self.rstates[pk] = _RecState(
                 face_value=face_value,
                 advance_cap=round_money(self.clients[client_pk].advance_rate * face_value, currency),
                 advanced=z(advanced),
@@ -563,6 +563,22 @@ class TransactionBooker:
         rows = [_RecTotals(pk, r.advanced, r.reduced, r.collected, r.written_off) for pk, r in self.rstates.items()]
         update_rows(Receivable, ["advanced", "reduced", "collected", "written_off"], rows)
         return self.entries
+
+
+@dataclass(slots=True)
+class _RecState:
+    """:class:`ledger.rules.ReceivableState` with slots (a large import holds 100,000 of them)."""
+
+    face_value: Decimal
+    advance_cap: Decimal
+    advanced: Decimal = ZERO
+    reduced: Decimal = ZERO
+    collected: Decimal = ZERO
+    written_off: Decimal = ZERO
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.advanced - self.reduced
 
 
 @dataclass(slots=True)

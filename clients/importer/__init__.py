@@ -35,7 +35,7 @@ from clients.importer.reader import (
 from clients.importer.schema import SHEETS
 from clients.importer.validate import Checker as _Checker
 from clients.importer.writer import Writer as _Writer
-from clients.models import Client, ImportBatch
+from clients.models import Client, ImportBatch, Transaction
 
 logger = logging.getLogger("atlas.import")
 
@@ -191,7 +191,10 @@ def _run(book, data, result, *, user, dry_run, progress, batch, started, stream:
                                 file_size=len(data),
                             )
                         writer = _Writer(checker.existing, sheets, batch=batch, user=user, progress=progress)
+                        checker.written_rows_of["Transactions"] = _written_transactions(batch)
                     written = writer.write(spec.name, plan)
+                    if spec.name == "Transactions":
+                        checker.written("Transactions", [t.txn_id for t in written])
                     if spec.name != "Transactions" or not written:
                         continue
                     if not stream:
@@ -287,6 +290,15 @@ def _import_cache():
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+def _written_transactions(batch: ImportBatch):
+    """``ids → {txn_id: source_row}`` of the transactions this import inserted (unique index)."""
+
+    def lookup(ids) -> dict:
+        return dict(Transaction.objects.filter(import_batch=batch, txn_id__in=ids).values_list("txn_id", "source_row"))
+
+    return lookup
 
 
 def _ledger_errors(exc, new_txns, sheet: SheetData) -> list[str]:

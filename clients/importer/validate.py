@@ -146,6 +146,21 @@ class Checker:
         self.client_currency: dict = {}  # Clients sheet: client_id → currency
         self.receivable_owner: dict = {}  # Receivables sheet: receivable_id → client_id
         self._strings: dict = {}
+        # sheet → function(ids) → {id: row} of rows this import inserted (set by the importer once
+        # it writes): the Transactions sheet's ids are not kept in memory once written.
+        self.written_rows_of: dict = {}
+
+    def written(self, name: str, ids) -> None:
+        """These ids of sheet ``name`` were just inserted by this import: from now on their first
+        rows are looked up in the database (:attr:`written_rows_of`) instead of kept in memory."""
+        seen = self.first_seen[name]
+        for value in ids:
+            seen.pop(value, None)
+
+    def written_rows(self, name: str, ids) -> dict:
+        """``{id: row}`` of the ids this import has already inserted (``written_rows_of[name]``)."""
+        ids = [i for i in ids if i is not None]
+        return self.written_rows_of[name](ids) if ids else {}
 
     def _intern(self, value):
         return self._strings.setdefault(value, value) if value.__class__ is str else value
@@ -195,13 +210,15 @@ class Checker:
         """Check a chunk of a sheet's rows (after every earlier chunk and sheet); return what to write."""
         key = self.sheets[name].spec.key
         seen = self.first_seen[name]
+        written = self.written_rows(name, [row.values.get(key) for row in rows]) if name in self.written_rows_of else {}
         kept = []
         for row in rows:
             value = row.values.get(key)
             if value is None:
                 continue
-            if value in seen:
-                self._err(self.duplicates, name, key, row, f"duplicate {key} '{value}' (first on row {seen[value]})")
+            first = seen.get(value) or written.get(value)
+            if first is not None:
+                self._err(self.duplicates, name, key, row, f"duplicate {key} '{value}' (first on row {first})")
                 continue
             seen[value] = row.number
             kept.append(row)

@@ -58,3 +58,18 @@ def test_chunked_booking_equals_one_call(tmp_path, monkeypatch):
     assert len(postings) > 2 * counts["Transactions"] > 14  # many chunks were written
     assert len(tranches) > 1  # collections made reserve tranches across chunks
     assert chunked == single
+
+
+def test_streamed_sheet_books_as_one_call(tmp_path, monkeypatch):
+    """The import feeds the Transactions sheet to the booker in row chunks (clients.importer.ROWS_CHUNK):
+    many small chunks give exactly what one chunk (one booking call over every transaction) gives."""
+    import clients.importer as importer
+
+    path = tmp_path / "demo.xlsx"
+    make_demo_workbook(path, clients=4, seed=5)
+    monkeypatch.setattr(importer, "ROWS_CHUNK", 13)
+    streamed, chunked = imported(path, 7, monkeypatch)
+    monkeypatch.setattr(importer, "ROWS_CHUNK", 10**9)
+    whole, single = imported(path, 10**9, monkeypatch)
+    assert streamed.entries_booked == whole.entries_booked > 13
+    assert chunked == single
