@@ -94,7 +94,7 @@ class ReceivableInput:
     debtor_name: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class MonthRow:
     month: int
     start: dt.date
@@ -106,11 +106,13 @@ class MonthRow:
     defaulted: Decimal = ZERO
     closing_balance: Decimal = ZERO
 
-    AMOUNTS = ("opening_balance", "principal", "interest", "collections", "defaulted", "closing_balance")
-
     def add(self, other: MonthRow) -> None:
-        for name in self.AMOUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.opening_balance += other.opening_balance
+        self.principal += other.principal
+        self.interest += other.interest
+        self.collections += other.collections
+        self.defaulted += other.defaulted
+        self.closing_balance += other.closing_balance
 
 
 @dataclass

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import lru_cache
 from typing import NamedTuple
 
-from atlas.money import round_money
+from atlas.money import quantum, round_money
 
 ANNUITY, LINEAR, BULLET = "annuity", "linear", "bullet"
 METHODS = (ANNUITY, LINEAR, BULLET)
@@ -149,16 +149,17 @@ def schedule(
     rows: list[Period] = []
     balance = principal
     begin = add_months(start_date, from_period - 1)
+    cent = quantum(currency)  # round_money's rounding, inlined: the loop runs 600,000 times in the bench
     with localcontext() as ctx:
         ctx.prec = _PRECISION
         basis = _ACT_BASIS.get(day_count)
-        rnd, make, append, twelve = round_money, Period, rows.append, _TWELVE
+        make, append, twelve, half_up = Period, rows.append, _TWELVE, ROUND_HALF_UP
         for k in range(from_period, term_months + 1):
             end = add_months(start_date, k)
             if basis is None:
-                interest = rnd(balance * annual_rate / twelve, currency)
+                interest = (balance * annual_rate / twelve).quantize(cent, rounding=half_up)
             else:
-                interest = rnd(balance * annual_rate * (end - begin).days / basis, currency)
+                interest = (balance * annual_rate * (end - begin).days / basis).quantize(cent, rounding=half_up)
             if k == term_months:
                 repaid = balance
             elif method == ANNUITY:
