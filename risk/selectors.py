@@ -653,6 +653,9 @@ def _money(value, currency: str = "EUR") -> Decimal:
     return round_money(value if isinstance(value, Decimal) else to_decimal(value), currency)
 
 
+_RATIO_SCALE = 10**30
+
+
 def from_cents(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
@@ -681,7 +684,7 @@ class ClientSummary:
         "pending_c",
         "shortfall_c",
         "available_c",
-        "exposure_ratio",
+        "ratio_key",
         "band",
     )
 
@@ -692,8 +695,29 @@ class ClientSummary:
         self.reserve_c, self.partner_rr_c, self.required_c, self.pending_c = reserve, partner_rr, required, pending
         self.shortfall_c = max(0, required - reserve)
         self.available_c = max(0, settlement - pending - self.shortfall_c)
-        self.exposure_ratio = Decimal(exposure) / Decimal(limit)  # unrounded, as ClientFigures
+        # exposure / limit scaled by 10**30 and floored: orders clients exactly like the Decimal ratio
+        # (two different ratios of cent amounts below 10**12 differ by more than 10**-24)
+        self.ratio_key = exposure * _RATIO_SCALE // limit
         self.band = "ok"
+
+    @property
+    def exposure_ratio(self) -> Decimal:
+        return Decimal(self.exposure_c) / Decimal(self.limit_c)  # unrounded, as ClientFigures
+
+    def band_at(self, level: Decimal, level_micro: int | None) -> str:
+        """``exposure_band(exposure_ratio, level)`` in integers (``level_micro`` = level × 10**6 when whole)."""
+        if self.exposure_c > self.limit_c:
+            return "over_limit"
+        if level_micro is None:
+            return exposure_band(self.exposure_ratio, level)
+        return "warning" if self.exposure_c * 1_000_000 >= level_micro * self.limit_c else "ok"
+
+    def histogram_bucket(self) -> int:
+        """The ``ratio_histogram`` index of this client's ratio (int(ratio × 10) truncates toward zero)."""
+        if self.exposure_c > self.limit_c:
+            return 10
+        tenths = abs(self.exposure_c) * 10 // self.limit_c
+        return min(tenths if self.exposure_c >= 0 else -tenths, 9)
 
     credit_limit = property(lambda self: from_cents(self.limit_c))
     exposure = property(lambda self: from_cents(self.exposure_c))
@@ -977,7 +1001,9 @@ class Portfolio:
         ]
 
     def chart_data(self) -> dict:
-        labels, counts = ratio_histogram(s.exposure_ratio for s in self.summaries)
+        labels, counts = ratio_histogram([])
+        for s in self.summaries:
+            counts[s.histogram_bucket()] += 1
         return {
             "ratio": {"labels": labels, "counts": counts},
             "aging": {
@@ -1012,10 +1038,11 @@ def portfolio(
         open_rows = open_receivables(None, as_of=as_of)
         receivables = _receivable_totals_reference(open_rows, horizon_end)
     level = policy.exposure_warning_level
+    level_micro = int(level.scaleb(6)) if level.scaleb(6) == int(level.scaleb(6)) else None
     sums: dict[str, list[int]] = {}  # currency → [clients, exposure, limit, shortfall, reserve, required, partner]
     bands: dict[str, dict[str, int]] = {}
     for s in summaries:
-        s.band = exposure_band(s.exposure_ratio, level)
+        s.band = s.band_at(level, level_micro)
         t = sums.get(s.currency)
         if t is None:
             t = sums[s.currency] = [0] * 7
@@ -1044,7 +1071,7 @@ def portfolio(
     }
     for currency, r in receivables.items():
         totals.setdefault(currency, CurrencyTotals(currency=currency)).aging = r.aging
-    summaries.sort(key=lambda s: (-s.exposure_ratio, s.client_id))
+    summaries.sort(key=lambda s: (-s.ratio_key, s.client_id))
     result = Portfolio(
         as_of=as_of,
         policy=policy,

@@ -35,7 +35,7 @@ SHOW = {
 }
 SORTS = {  # column → key on a ClientSummary (ties by client id)
     "client": lambda s: s.client_id,
-    "exposure_ratio": lambda s: s.exposure_ratio,
+    "exposure_ratio": lambda s: s.ratio_key,
     "exposure": lambda s: s.exposure_c,
     "credit_limit": lambda s: s.limit_c,
     "headroom": lambda s: s.limit_c - s.exposure_c,
