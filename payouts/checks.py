@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from schwifty import IBAN
@@ -67,7 +67,8 @@ class CheckResult:
         return self.severity == BLOCK
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """``dataclasses.asdict`` without its recursive deep copy (the fields are strings)."""
+        return {"code": self.code, "severity": self.severity, "message": self.message}
 
 
 @dataclass

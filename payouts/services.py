@@ -191,6 +191,7 @@ def _update_payouts(payouts, fields: list[str]) -> None:
     ordered = sorted(payouts, key=lambda p: p.pk)
     if not ordered:
         return
+    preps = [(f, _db_prep(f, connection)) for f in model_fields]
     if connection.vendor == "postgresql":
         arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in model_fields)
         names = ", ".join(qn(f"v_{f.column}") for f in model_fields)
@@ -200,9 +201,7 @@ def _update_payouts(payouts, fields: list[str]) -> None:
             + f" FROM unnest(%s::{meta.pk.db_type(connection)}[], {arrays}) AS v(v_pk, {names})"
             + f" WHERE {qn(meta.db_table)}.{qn(meta.pk.column)} = v.v_pk"
         )
-        params = [[p.pk for p in ordered]] + [
-            [f.get_db_prep_save(getattr(p, f.attname), connection) for p in ordered] for f in model_fields
-        ]
+        params = [[p.pk for p in ordered]] + [[prep(getattr(p, f.attname)) for p in ordered] for f, prep in preps]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
         return
@@ -211,9 +210,31 @@ def _update_payouts(payouts, fields: list[str]) -> None:
         + ", ".join(f"{qn(f.column)} = %s" for f in model_fields)
         + f" WHERE {qn(meta.pk.column)} = %s"
     )
-    params = [[f.get_db_prep_save(getattr(p, f.attname), connection) for f in model_fields] + [p.pk] for p in ordered]
+    params = [[prep(getattr(p, f.attname)) for f, prep in preps] + [p.pk] for p in ordered]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+_PREP_AS_IS = {"CharField", "TextField", "ForeignKey"}  # get_db_prep_save returns str / int / None unchanged
+
+
+def _db_prep(field, connection):
+    """``field.get_db_prep_save`` for many values: strings and keys as they are, other values converted once
+    each (the batch's timestamps repeat), JSON (unhashable) every time."""
+    if field.get_internal_type() in _PREP_AS_IS:
+        return lambda value: value
+    cache: dict = {}
+
+    def prep(value):
+        try:
+            return cache[value]
+        except KeyError:
+            out = cache[value] = field.get_db_prep_save(value, connection)
+            return out
+        except TypeError:  # unhashable: lists and dicts of a JSONField
+            return field.get_db_prep_save(value, connection)
+
+    return prep
 
 
 def _batch_context(clients, *, as_of: datetime.date) -> checks_mod.CheckContext:
