@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,6 +28,8 @@ from risk import selectors, services
 from risk.forms import AsOfForm, ClientTermsForm, PolicyForm, ReasonForm
 from risk.models import Alert, LimitChange, RiskPolicy
 from risk.tables import SHOW, RiskClientData, RiskClientTable
+
+ALERTS_PER_PAGE = 50
 
 
 def _as_of(request) -> tuple[datetime.date, AsOfForm]:
@@ -165,12 +168,16 @@ def alerts(request):
     severity_rank = Case(
         When(severity=Alert.Severity.CRITICAL, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
-    alerts_list = list(qs.order_by(severity_rank, "-opened_at", "-id")[:500])
+    page = Paginator(qs.order_by(severity_rank, "-opened_at", "-id"), ALERTS_PER_PAGE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
     return render(
         request,
         "risk/alerts.html",
         {
-            "alerts": alerts_list,
+            "alerts": page.object_list,
+            "page": page,
+            "page_query": params.urlencode(),
             "status": status,
             "metric": metric,
             "statuses": ["active", *Alert.Status.values, "all"],

@@ -270,3 +270,21 @@ def test_query_count_does_not_grow_with_clients(db, client_as, name):
     forty = _count(c, url)
     assert Client.objects.count() == 40
     assert forty == five, f"{name}: {five} queries with 5 clients, {forty} with 40"
+
+
+def test_alerts_page_shows_fifty_a_page_critical_first(acme, client_as):
+    other = ClientFactory(client_id="OTHER")
+    for i in range(60):
+        Alert.objects.create(
+            client=other, metric="concentration", key=f"D{i:03d}", severity="warning", value=1, threshold=0
+        )
+    Alert.objects.create(client=acme, metric="over_limit", severity="critical", value=2, threshold=1)
+    web = client_as("risk")
+    first = web.get(reverse("risk:alerts"), {"metric": ""})
+    assert len(first.context["alerts"]) == 50 and first.context["page"].paginator.count == 61
+    assert first.context["alerts"][0].severity == "critical"
+    html = first.content.decode()
+    assert "page=2" in html and "page 1 of 2" in html
+    second = web.get(reverse("risk:alerts"), {"metric": "", "page": 2})
+    assert len(second.context["alerts"]) == 11
+    assert {a.pk for a in first.context["alerts"]}.isdisjoint({a.pk for a in second.context["alerts"]})
