@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 
@@ -163,6 +163,9 @@ def update_rows(model, fields: list[str], objs) -> None:
 
 PG_FAST = True  # False: the portable statements above on PostgreSQL too (the tests' reference path)
 UPDATE_CHUNK = 10000
+ANALYZE_MIN_ROWS = 10000  # a COPY of at least this many rows may refresh the table's statistics
+ANALYZE_LOCK_TIMEOUT = "200ms"
+_added: dict[str, int] = {}  # rows copied into a table since this process last analyzed it
 _sequences: dict[str, str] = {}
 
 
@@ -204,7 +207,40 @@ def _pg_copy(meta, columns: list[str], values, n: int, *, returning: bool) -> li
             for row in values:
                 copy.write_row(row)
         _log(sql, started, n)
+    table = meta.db_table
+    _added[table] = _added.get(table, 0) + n
+    if _added[table] >= ANALYZE_MIN_ROWS and _analyze_if_grown(table, _added[table]):
+        _added[table] = 0
     return pks
+
+
+def _analyze_if_grown(table: str, added: int) -> bool:
+    """``ANALYZE`` a table that bulk writes at least doubled since its statistics were taken
+    (``added``: rows this process copied in since it last analyzed it); True if it did.
+
+    Without statistics the planner guesses (e.g. a sequential scan for ``EXISTS`` on an indexed
+    date), and a server with autovacuum off, or one that has not got round to it yet, leaves a
+    freshly imported book without any. Inside the caller's transaction ``ANALYZE`` samples its
+    uncommitted rows too and its statistics commit with them; it waits at most
+    :data:`ANALYZE_LOCK_TIMEOUT` for the table's lock (another session analyzing the same
+    table) and is skipped if it cannot have it.
+    """
+    q = connection.ops.quote_name(table)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [q])
+        row = cursor.fetchone()
+        if row is None or row[0] >= added:  # -1: never analyzed
+            return False
+        try:
+            with transaction.atomic():
+                cursor.execute("SELECT current_setting('lock_timeout')")
+                (before,) = cursor.fetchone()
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [ANALYZE_LOCK_TIMEOUT])
+                cursor.execute(f"ANALYZE {q}")
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+        except OperationalError:  # lock not granted in time: the next write or autovacuum will
+            return False
+    return True
 
 
 def _pg_update(model, fields: list[str], objs: list) -> None:

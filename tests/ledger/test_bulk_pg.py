@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 import ledger.bulk as bulk
 from clients.demo import make_demo_workbook
@@ -118,3 +118,26 @@ def test_update_rows_sets_each_row_by_pk():
     assert got[recs[0].pk] == (Decimal("0.10"), Decimal("0.00"))
     assert got[recs[1].pk] == (Decimal("1.10"), Decimal("10.00"))
     assert got[recs[2].pk] == (Decimal("0.00"), Decimal("0.00"))  # not in the call
+
+
+def test_a_bulk_write_that_doubles_a_table_refreshes_its_statistics(monkeypatch):
+    monkeypatch.setattr(bulk, "ANALYZE_MIN_ROWS", 3)
+    monkeypatch.setattr(bulk, "_added", {})
+    batch = ImportBatch.objects.create(file_name="t.xlsx", sha256="0" * 64)
+    client = ClientFactory()
+    fields = ["txn_id", "date", "client_id", "type", "amount", "currency", "reference", "source_sheet"]
+    fields += ["import_batch_id"]
+    rows = [
+        (f"T{i}", datetime.date(2026, 1, 1), client.pk, "fee", Decimal("1.00"), "EUR", "", "Transactions", batch.pk)
+        for i in range(4)
+    ]
+    bulk.insert_rows(Transaction, fields, rows, returning=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'clients_transaction'::regclass")
+        assert cursor.fetchone()[0] == 4  # analyzed inside the transaction, its own rows sampled
+        cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'clients_transaction'")
+        assert cursor.fetchone()[0] > 0
+    bulk.insert_rows(Transaction, fields, [(f"U{i}", *r[1:]) for i, r in enumerate(rows[:3])], returning=True)
+    with connection.cursor() as cursor:  # 3 more rows do not double 4: statistics left as they were
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'clients_transaction'::regclass")
+        assert cursor.fetchone()[0] == 4
