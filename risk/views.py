@@ -30,6 +30,7 @@ from risk.models import Alert, LimitChange, RiskPolicy
 from risk.tables import SHOW, RiskClientData, RiskClientTable
 
 ALERTS_PER_PAGE = 50
+RESERVES_PER_PAGE = 50  # clients needing attention (tranches due or a shortfall) come first
 
 
 def _as_of(request) -> tuple[datetime.date, AsOfForm]:
@@ -98,11 +99,16 @@ def overview(request):
 def reserves(request):
     as_of, form = _as_of(request)
     rows = selectors.reserve_validation(as_of=as_of)
+    page = Paginator(rows, RESERVES_PER_PAGE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
     return render(
         request,
         "risk/reserves.html",
         {
-            "rows": rows,
+            "rows": page.object_list,
+            "page": page,
+            "page_query": params.urlencode(),
             "as_of": as_of,
             "as_of_form": form,
             "can_release": has_role(request.user, OPS, RISK),

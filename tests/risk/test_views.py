@@ -288,3 +288,17 @@ def test_alerts_page_shows_fifty_a_page_critical_first(acme, client_as):
     second = web.get(reverse("risk:alerts"), {"metric": "", "page": 2})
     assert len(second.context["alerts"]) == 11
     assert {a.pk for a in first.context["alerts"]}.isdisjoint({a.pk for a in second.context["alerts"]})
+
+
+def test_reserves_page_shows_fifty_clients_a_page_those_needing_attention_first(acme, client_as):
+    for i in range(54):
+        ClientFactory(client_id=f"PLAIN{i:03d}")
+    web = client_as("finance")
+    first = web.get(reverse("risk:reserves"), {"as_of": "2026-03-01"})
+    rows = first.context["rows"]
+    assert len(rows) == 50 and first.context["page"].paginator.count == 55
+    assert "page 1 of 2" in first.content.decode()
+    second = web.get(reverse("risk:reserves"), {"as_of": "2026-03-01", "page": 2})
+    assert len(second.context["rows"]) == 5
+    ordered = list(rows) + list(second.context["rows"])
+    assert [r.needs_attention for r in ordered] == sorted((r.needs_attention for r in ordered), reverse=True)
