@@ -70,3 +70,76 @@ def test_partial_without_a_label_shows_the_status():
     expected = BEFORE.render(Context({"status": "on_hold"}))
     assert render_to_string("includes/_status_badge.html", {"status": "on_hold"}) == expected + "\n"
     assert "on_hold</span>" in expected
+
+
+MONEY_VALUES = [
+    "0.00",
+    "0.05",
+    "-0.50",
+    "-0.00",
+    "123.45",
+    "1234567890123.99",
+    "10",
+    "1.5",
+    "1.005",
+    "1.004",
+    "-2.345",
+    "1E+3",
+    "1E-7",
+    "NaN",
+    "Infinity",
+]
+
+
+@pytest.mark.parametrize("text", MONEY_VALUES)
+def test_money_equals_floatformat_2(text):
+    from decimal import Decimal
+
+    from django.template.defaultfilters import floatformat
+
+    from atlas.templatetags.atlas_ui import money
+
+    value = Decimal(text)
+    assert money(value) == floatformat(value, 2)
+    rendered = Template("{% load atlas_ui %}{{ v|money }}|{{ v|floatformat:2 }}").render(Context({"v": value}))
+    mine, theirs = rendered.split("|")
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("value", [None, "", "abc", 3, 2.5, "1.234"])
+def test_money_of_other_values_equals_floatformat_2(value):
+    from django.template.defaultfilters import floatformat
+
+    from atlas.templatetags.atlas_ui import money
+
+    assert money(value) == floatformat(value, 2)
+
+
+def test_money_with_grouping_falls_back_to_floatformat(settings):
+    from decimal import Decimal
+
+    settings.USE_THOUSAND_SEPARATOR = True
+    context = Context({"v": Decimal("1234567.50")})
+    assert Template("{% load atlas_ui %}{{ v|money }}").render(context) == Template("{{ v|floatformat:2 }}").render(
+        context
+    )
+
+
+def test_ymd_equals_the_date_filter(settings):
+    import datetime as dt
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    values = [
+        dt.date(2026, 1, 2),
+        dt.date(999, 12, 31),
+        dt.datetime(2026, 3, 28, 23, 30, tzinfo=dt.UTC),  # 2026-03-29 in Berlin
+        dt.datetime(2026, 3, 28, 23, 30),
+        None,
+        "",
+        "2026-01-02",
+    ]
+    for value in values:
+        mine, theirs = (
+            Template('{% load atlas_ui %}{{ v|ymd }}|{{ v|date:"Y-m-d" }}').render(Context({"v": value})).split("|")
+        )
+        assert mine == theirs, value
