@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from atlas.money import round_money
+from atlas.perf import gc_paused
 from portfolio.schedule import Period, add_months, schedule
 
 ZERO = Decimal("0.00")
@@ -196,6 +197,7 @@ def loan_position(loan: LoanInput, as_of: dt.date, rate_shift: Decimal = Decimal
     return LoanPosition(loan=loan, outstanding=outstanding, rate=rate, remaining=remaining)
 
 
+@gc_paused()
 def loan_positions(
     loans: Iterable[LoanInput], as_of: dt.date, rate_shift: Decimal = Decimal(0)
 ) -> tuple[list[LoanPosition], int]:
@@ -223,6 +225,7 @@ def split_default(amount: Decimal, default_rate: Decimal, currency: str) -> tupl
     return amount - lost, lost
 
 
+@gc_paused()
 def project(
     loans: Iterable[LoanInput],
     receivables: Iterable[ReceivableInput],
