@@ -162,6 +162,28 @@ def _lock_accounts(account_pks) -> dict[int, Account]:
     return {a.pk: a for a in rows}
 
 
+INSERT_BATCH = 1000  # rows per multi-row INSERT statement of ledger.bulk.insert_rows
+
+
+def _insert(model, fields: list[str], rows: list, *, returning: bool = False, now=None) -> list[int]:
+    """:func:`ledger.bulk.insert_rows` in statements of four sizes only (1,000, 100, 10 and 1 rows).
+    SQLite keeps every distinct statement text prepared (128 of them); one per remainder size of
+    every chunk of a large import held tens of MB of prepared multi-row INSERTs."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":  # PostgreSQL copies all rows at once
+        return insert_rows(model, fields, rows, returning=returning, now=now)
+    pks: list[int] = []
+    start, size = 0, INSERT_BATCH
+    while start < len(rows):
+        while size > len(rows) - start:
+            size //= 10
+        end = len(rows) - (len(rows) - start) % size
+        pks += insert_rows(model, fields, rows[start:end], returning=returning, now=now)
+        start = end
+    return pks
+
+
 def _write(
     specs: list[EntrySpec], locked: dict[int, Account] | None = None, *, instances: bool = True
 ) -> list[JournalEntry]:
@@ -204,7 +226,7 @@ def _write(
         for s in specs
     ]
     created_at = timezone.now()
-    entry_pks = insert_rows(JournalEntry, entry_fields, entry_rows, returning=True, now=created_at)
+    entry_pks = _insert(JournalEntry, entry_fields, entry_rows, returning=True, now=created_at)
     postings = []
     touched = set()
     for entry_pk, spec in zip(entry_pks, specs, strict=True):
@@ -215,7 +237,7 @@ def _write(
             acct.posting_count += 1
             touched.add(acct.pk)
             postings.append((entry_pk, acct.pk, side, amount, date, acct.balance))
-    insert_rows(Posting, ["entry_id", "account_id", "side", "amount", "date", "balance_after"], postings)
+    _insert(Posting, ["entry_id", "account_id", "side", "amount", "date", "balance_after"], postings)
     entries = (
         [
             instance(JournalEntry, {"id": pk, "created_at": created_at, **dict(zip(entry_fields, row, strict=True))})
@@ -341,7 +363,7 @@ def _normal_side(key) -> str:
     return _NORMAL_SIDE_BY_KIND[key[2]]
 
 
-BOOK_CHUNK = 20000  # entries written per _write call (memory stays flat on a large import)
+BOOK_CHUNK = 2000  # entries written per _write call (memory stays flat on a large import)
 
 
 def book_transactions(
@@ -405,7 +427,6 @@ class TransactionBooker:
         self.client_accts: dict = {}
         self.house_accts: dict = {}
         self.locked: dict[int, Account] = {}
-        self.rec_client: dict[int, int] = {}  # receivable pk → its client pk
         self.rstates: dict[int, _RecState] = {}
         self.state = BookState()
         self.problems: list[tuple] = []
@@ -446,7 +467,7 @@ class TransactionBooker:
         return self._zeros.setdefault(value.as_tuple().exponent, value)
 
     def _load(self, txns) -> None:
-        rec_pks = sorted({t.receivable_id for t in txns if t.receivable_id} - self.rec_client.keys())
+        rec_pks = sorted({t.receivable_id for t in txns if t.receivable_id} - self.rstates.keys())
         rows = []
         if rec_pks:
             rows = list(
@@ -459,11 +480,13 @@ class TransactionBooker:
             )
         self._load_clients({t.client_id for t in txns} | {r[1] for r in rows})
         z = self._zero
+        clients = self.clients
         for pk, client_pk, currency, face_value, advanced, reduced, collected, written_off in rows:
-            self.rec_client[pk] = client_pk
+            client = clients[client_pk]
             self.rstates[pk] = _RecState(
+                client_pk=client.pk,
                 face_value=face_value,
-                advance_cap=round_money(self.clients[client_pk].advance_rate * face_value, currency),
+                advance_cap=round_money(client.advance_rate * face_value, currency),
                 advanced=z(advanced),
                 reduced=z(reduced),
                 collected=z(collected),
@@ -472,7 +495,7 @@ class TransactionBooker:
 
     def _flush(self) -> None:
         self.entries.extend(_write(self.specs, self.locked, instances=self.keep_entries))
-        insert_rows(
+        _insert(
             ReserveTranche,
             ["client_id", "transaction_id", "amount", "currency", "created_on", "due_date"],
             self.tranches,
@@ -494,7 +517,7 @@ class TransactionBooker:
         if not txns:
             return
         self._load(txns)
-        clients, rstates, rec_client, state = self.clients, self.rstates, self.rec_client, self.state
+        clients, rstates, state = self.clients, self.rstates, self.state
         client_accts, house_accts, locked = self.client_accts, self.house_accts, self.locked
         problems, specs, tranches = self.problems, self.specs, self.tranches
 
@@ -510,7 +533,7 @@ class TransactionBooker:
             try:
                 if t.currency != client.currency:
                     raise RuleError(f"currency {t.currency} is not the client's currency {client.currency}", "currency")
-                if rstate is not None and rec_client[t.receivable_id] != t.client_id:
+                if rstate is not None and rstate.client_pk != t.client_id:
                     raise RuleError("the receivable belongs to another client", "receivable_id")
                 outcome = legs_for(
                     type=t.type,
@@ -567,8 +590,10 @@ class TransactionBooker:
 
 @dataclass(slots=True)
 class _RecState:
-    """:class:`ledger.rules.ReceivableState` with slots (a large import holds 100,000 of them)."""
+    """:class:`ledger.rules.ReceivableState` with slots and the receivable's client (a large import
+    holds 100,000 of them)."""
 
+    client_pk: int
     face_value: Decimal
     advance_cap: Decimal
     advanced: Decimal = ZERO

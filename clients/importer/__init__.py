@@ -28,14 +28,13 @@ from clients.importer.reader import (
     SheetStream,
     WorkbookError,
     open_book,
-    read_bytes,
-    sha256_hex,
+    read_source,
     sheet_layout,
 )
 from clients.importer.schema import SHEETS
 from clients.importer.validate import Checker as _Checker
 from clients.importer.writer import Writer as _Writer
-from clients.models import Client, ImportBatch, Transaction
+from clients.models import Client, ImportBatch, Receivable, Transaction
 
 logger = logging.getLogger("atlas.import")
 
@@ -81,7 +80,7 @@ class _Unsorted(Exception):
     """The Transactions sheet is not in date order: book after the last chunk instead."""
 
 
-ROWS_CHUNK = 20000  # rows of a large sheet checked, written and booked at a time
+ROWS_CHUNK = 2000  # rows of a large sheet checked, written and booked at a time
 LARGE_SHEETS = ("Receivables", "Transactions")  # streamed in chunks; the others are read whole
 
 
@@ -111,21 +110,31 @@ def import_workbook(
     started = time.monotonic()
     result = ImportResult(ok=False, dry_run=dry_run)
     try:
-        data, name = read_bytes(path_or_file)
+        data, name, file_size, result.sha256 = read_source(path_or_file)
         result.file_name = file_name or name
-        result.sha256 = sha256_hex(data)
         book = open_book(data)
     except WorkbookError as exc:
         result.errors = [f"Workbook: {exc}"]
         return _finish(result, batch, started)
     try:
+        return _run_twice(
+            book, file_size, result, user=user, dry_run=dry_run, progress=progress, batch=batch, started=started
+        )
+    finally:
+        book.close()
+
+
+def _run_twice(book, file_size, result, *, user, dry_run, progress, batch, started) -> ImportResult:
+    try:
         try:
-            return _run(book, data, result, user=user, dry_run=dry_run, progress=progress, batch=batch, started=started)
+            return _run(
+                book, file_size, result, user=user, dry_run=dry_run, progress=progress, batch=batch, started=started
+            )
         except _Unsorted:
             result.warnings, result.errors, result.counts = [], [], {}
             return _run(
                 book,
-                data,
+                file_size,
                 result,
                 user=user,
                 dry_run=dry_run,
@@ -141,7 +150,7 @@ def import_workbook(
         return _finish(result, None if batch is None or not batch.pk else batch, started)
 
 
-def _run(book, data, result, *, user, dry_run, progress, batch, started, stream: bool = True) -> ImportResult:
+def _run(book, file_size, result, *, user, dry_run, progress, batch, started, stream: bool = True) -> ImportResult:
     """Read, check, write and book sheet by sheet in one atomic block. ``stream``: book the
     Transactions sheet chunk by chunk (it must be in date order, else :class:`_Unsorted`);
     otherwise book every new transaction in one call after the sheet."""
@@ -188,13 +197,16 @@ def _run(book, data, result, *, user, dry_run, progress, batch, started, stream:
                                 user=user if getattr(user, "pk", None) else None,
                                 status=ImportBatch.Status.RUNNING,
                                 dry_run=dry_run,
-                                file_size=len(data),
+                                file_size=file_size,
                             )
                         writer = _Writer(checker.existing, sheets, batch=batch, user=user, progress=progress)
-                        checker.written_rows_of["Transactions"] = _written_transactions(batch)
+                        checker.written_rows_of["Transactions"] = _written_rows(Transaction, "txn_id", batch)
+                        checker.written_rows_of["Receivables"] = _written_rows(Receivable, "receivable_id", batch)
                     written = writer.write(spec.name, plan)
                     if spec.name == "Transactions":
                         checker.written("Transactions", [t.txn_id for t in written])
+                    elif spec.name == "Receivables":
+                        checker.written("Receivables", [row.values["receivable_id"] for row in plan.new])
                     if spec.name != "Transactions" or not written:
                         continue
                     if not stream:
@@ -225,7 +237,7 @@ def _run(book, data, result, *, user, dry_run, progress, batch, started, stream:
                         user=user if getattr(user, "pk", None) else None,
                         status=ImportBatch.Status.RUNNING,
                         dry_run=dry_run,
-                        file_size=len(data),
+                        file_size=file_size,
                     )
                 writer = _Writer(checker.existing, sheets, batch=batch, user=user, progress=progress)
             try:
@@ -268,14 +280,15 @@ def _run(book, data, result, *, user, dry_run, progress, batch, started, stream:
     return _finish(result, batch, started)
 
 
-IMPORT_CACHE_KIB = 65536
+IMPORT_CACHE_KIB = 8192
 
 
 @contextlib.contextmanager
 def _import_cache():
-    """On SQLite, a 64 MB page cache while the import's one transaction runs (the default 2 MB
-    spills and re-reads index pages of a large book: 16 s of system time of an 89 s L import;
-    with 64 MB, 73 s). Restored afterwards: the connection is reused by other requests."""
+    """On SQLite, an 8 MB page cache while the import's one transaction runs (the default 2 MB
+    spilled and re-read index pages of a large book when it was written all at once; streamed in
+    chunks, a small cache costs little CPU and keeps the L import's memory bounded).
+    Restored afterwards: the connection is reused by other requests."""
     from django.db import connection
 
     if connection.vendor != "sqlite":
@@ -292,11 +305,11 @@ def _import_cache():
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
-def _written_transactions(batch: ImportBatch):
-    """``ids → {txn_id: source_row}`` of the transactions this import inserted (unique index)."""
+def _written_rows(model, key: str, batch: ImportBatch):
+    """``ids → {id: source_row}`` of the records of ``model`` this import inserted (unique ``key``)."""
 
     def lookup(ids) -> dict:
-        return dict(Transaction.objects.filter(import_batch=batch, txn_id__in=ids).values_list("txn_id", "source_row"))
+        return dict(model.objects.filter(import_batch=batch, **{f"{key}__in": ids}).values_list(key, "source_row"))
 
     return lookup
 

@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import io
 import itertools
+import os
 import posixpath
 import zipfile
 from collections.abc import Callable
@@ -41,14 +42,29 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def check_xlsx(data: bytes) -> None:
-    """Raise :class:`WorkbookError` unless ``data`` is an .xlsx workbook without macros."""
-    if not data:
+def _stream(source):
+    """A binary file object over ``source``: the file's bytes, or the path of a file on disk (read
+    as the zip needs it: a large workbook is not held in memory)."""
+    if isinstance(source, bytes | bytearray):
+        return io.BytesIO(source)
+    return open(source, "rb")  # noqa: SIM115 (closed by the caller or the ZipFile that owns it)
+
+
+def check_xlsx(data) -> None:
+    """Raise :class:`WorkbookError` unless ``data`` (bytes, or a path) is an .xlsx workbook without macros."""
+    try:
+        with _stream(data) as handle:
+            head = handle.read(4)
+    except OSError as exc:
+        raise WorkbookError(f"cannot open {data}: {exc.strerror or exc}") from None
+    if not head:
         raise WorkbookError("the file is empty")
-    if not data.startswith(b"PK") or not zipfile.is_zipfile(io.BytesIO(data)):
+    with _stream(data) as handle:
+        is_zip = head.startswith(b"PK") and zipfile.is_zipfile(handle)
+    if not is_zip:
         raise WorkbookError("the file is not an .xlsx workbook (it is not a zip archive)")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with _stream(data) as handle, zipfile.ZipFile(handle) as archive:
             names = set(archive.namelist())
             content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
@@ -62,7 +78,7 @@ def check_xlsx(data: bytes) -> None:
         raise WorkbookError("the file is not an .xlsx workbook (unexpected content type)")
 
 
-def _check_unpacked_size(data: bytes) -> None:
+def _check_unpacked_size(data) -> None:
     """Refuse zip bombs: unpack every member in a stream (memory stays flat) and stop once the
     total passes ``ATLAS_MAX_UNPACKED_BYTES``; the sizes the archive declares are not trusted."""
     from django.conf import settings
@@ -70,7 +86,7 @@ def _check_unpacked_size(data: bytes) -> None:
     limit = getattr(settings, "ATLAS_MAX_UNPACKED_BYTES", 256 * 1024 * 1024)
     total = 0
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with _stream(data) as handle, zipfile.ZipFile(handle) as archive:
             for info in archive.infolist():
                 with archive.open(info) as member:
                     while chunk := member.read(1 << 20):
@@ -115,6 +131,25 @@ def read_bytes(path_or_file) -> tuple[bytes, str]:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def read_source(path_or_file) -> tuple[object, str, int, str]:
+    """``(source, name, size, sha256)``: a path stays a path (the import streams it from disk);
+    bytes and file objects are read into memory (:func:`read_bytes`)."""
+    if isinstance(path_or_file, str | os.PathLike):
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with open(path_or_file, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+                    size += len(chunk)
+        except OSError as exc:
+            raise WorkbookError(f"cannot open {path_or_file}: {exc.strerror or exc}") from None
+        name = str(path_or_file).replace("\\", "/").rsplit("/", 1)[-1]
+        return os.fspath(path_or_file), name, size, digest.hexdigest()
+    data, name = read_bytes(path_or_file)
+    return data, name, len(data), sha256_hex(data)
 
 
 NO_BAD: frozenset = frozenset()
@@ -246,7 +281,8 @@ class XlsxBook:
     def __init__(self, data: bytes):
         from lxml import etree
 
-        self.archive = zipfile.ZipFile(io.BytesIO(data))
+        self._handle = _stream(data)
+        self.archive = zipfile.ZipFile(self._handle)
         try:
             names = set(self.archive.namelist())
             workbook = etree.fromstring(self.archive.read("xl/workbook.xml"), parser=_safe_parser())
@@ -265,9 +301,17 @@ class XlsxBook:
             self.shared = self._shared_strings(shared, names)
             self.date_styles, self.duration_styles = self._styles(styles, names)
         except WorkbookError:
+            self.close()
             raise
         except Exception as exc:
+            self.close()
             raise WorkbookError(f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
+
+    def close(self) -> None:
+        self.archive.close()
+        self.archive.fp = None
+        if self._handle is not None:
+            self._handle.close()
 
     def _rels(self, member: str, names: set):
         from lxml import etree
@@ -435,7 +479,7 @@ def _iso_datetime(text: str):
 # --------------------------------------------------------------------------- sheets and rows
 
 
-def open_book(data: bytes) -> XlsxBook:
+def open_book(data) -> XlsxBook:
     """Check the file (:func:`check_xlsx`) and open it for streaming. Raises :class:`WorkbookError`."""
     check_xlsx(data)
     return XlsxBook(data)
@@ -538,6 +582,13 @@ def read_workbook(data: bytes, progress: Callable[[str, int, int], None] | None 
     """Parse every sheet we know into memory; collect every cell error. Raises :class:`WorkbookError`.
     (The import streams instead: :func:`open_book`, :class:`SheetStream`.)"""
     book = open_book(data)
+    try:
+        return _read_all(book, progress)
+    finally:
+        book.close()
+
+
+def _read_all(book: XlsxBook, progress) -> ReadResult:
     errors: list[str] = []
     warnings: list[str] = []
     layout = sheet_layout(book, errors, warnings)
@@ -556,9 +607,16 @@ def read_workbook(data: bytes, progress: Callable[[str, int, int], None] | None 
     return ReadResult(sheets, errors, warnings, done, structural)
 
 
+# Columns whose few distinct texts repeat on every row and parse without the row's currency: each
+# text is parsed once per sheet (and its value shared by the rows).
+REPEATING = frozenset(
+    ("client_id", "debtor_id", "partner_id", "type", "currency", "status", "country", "method", "day_count")
+)
+
+
 def _parse_rows(spec: SheetSpec, sheet: SheetData, data_rows, positions: dict[str, int], errors: list[str]):
     """Parse the data rows (after the header) into :class:`Row` s, one at a time."""
-    columns = [(c, positions[c.name]) for c in spec.columns if c.name in positions]
+    columns = [(c, positions[c.name], {} if c.name in REPEATING else None) for c in spec.columns if c.name in positions]
     absent = [c for c in spec.columns if c.name not in positions]
     currency_pos = positions.get(spec.currency_column) if spec.currency_column else None
     letters = sheet.letters
@@ -580,7 +638,7 @@ def _parse_rows(spec: SheetSpec, sheet: SheetData, data_rows, positions: dict[st
                 ctx = {"currency": cur.strip().upper()}
         values = {}
         bad = NO_BAD
-        for column, pos in columns:
+        for column, pos, cache in columns:
             value = cells[pos]
             if value == "" or value is None or (value.__class__ is str and not value.strip()):
                 if column.required:
@@ -588,8 +646,15 @@ def _parse_rows(spec: SheetSpec, sheet: SheetData, data_rows, positions: dict[st
                     bad = bad | {column.name}
                 values[column.name] = column.default
                 continue
+            if cache is not None and value.__class__ is str:
+                parsed = cache.get(value)
+                if parsed is not None:
+                    values[column.name] = parsed
+                    continue
             try:
-                values[column.name] = column.parse(value, column.name, ctx)
+                values[column.name] = parsed = column.parse(value, column.name, ctx)
+                if cache is not None and value.__class__ is str and len(cache) < 100_000:
+                    cache[value] = parsed
             except CellError as exc:
                 errors.append(f"{sheet_name}!{letters[column.name]}{number}: {exc}")
                 values[column.name] = None

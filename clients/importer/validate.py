@@ -147,7 +147,7 @@ class Checker:
         self.receivable_owner: dict = {}  # Receivables sheet: receivable_id → client_id
         self._strings: dict = {}
         # sheet → function(ids) → {id: row} of rows this import inserted (set by the importer once
-        # it writes): the Transactions sheet's ids are not kept in memory once written.
+        # it writes): the Receivables' and Transactions' ids are not kept in memory once written.
         self.written_rows_of: dict = {}
 
     def written(self, name: str, ids) -> None:
