@@ -550,7 +550,11 @@ class TransactionBooker:
                 continue
             state.apply(outcome, _normal_side)
             for attr, delta in outcome.receivable_delta.items():
-                setattr(rstate, attr, getattr(rstate, attr) + delta)
+                old = getattr(rstate, attr)
+                # 0.00 + x is x: keep x itself (same value and scale) instead of a new Decimal per receivable
+                if old or old.as_tuple().exponent != delta.as_tuple().exponent:
+                    delta = old + delta
+                setattr(rstate, attr, delta)
             self.count += 1
             if problems:  # nothing more will be written: keep checking without holding entries
                 continue
@@ -583,8 +587,13 @@ class TransactionBooker:
             exc.transactions = self.refused
             raise exc
         self._flush()
-        rows = [_RecTotals(pk, r.advanced, r.reduced, r.collected, r.written_off) for pk, r in self.rstates.items()]
-        update_rows(Receivable, ["advanced", "reduced", "collected", "written_off"], rows)
+        items = list(self.rstates.items())
+        for start in range(0, len(items), BOOK_CHUNK):  # in chunks: 100,000 receivables at once took 20 MB
+            rows = [
+                _RecTotals(pk, r.advanced, r.reduced, r.collected, r.written_off)
+                for pk, r in items[start : start + BOOK_CHUNK]
+            ]
+            update_rows(Receivable, ["advanced", "reduced", "collected", "written_off"], rows)
         return self.entries
 
 

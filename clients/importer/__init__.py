@@ -202,6 +202,7 @@ def _run(book, file_size, result, *, user, dry_run, progress, batch, started, st
                         writer = _Writer(checker.existing, sheets, batch=batch, user=user, progress=progress)
                         checker.written_rows_of["Transactions"] = _written_rows(Transaction, "txn_id", batch)
                         checker.written_rows_of["Receivables"] = _written_rows(Receivable, "receivable_id", batch)
+                        checker.written_receivables = _written_receivables(batch)
                     written = writer.write(spec.name, plan)
                     if spec.name == "Transactions":
                         checker.written("Transactions", [t.txn_id for t in written])
@@ -310,6 +311,18 @@ def _written_rows(model, key: str, batch: ImportBatch):
 
     def lookup(ids) -> dict:
         return dict(model.objects.filter(import_batch=batch, **{f"{key}__in": ids}).values_list(key, "source_row"))
+
+    return lookup
+
+
+def _written_receivables(batch: ImportBatch):
+    """``receivable_ids → {receivable_id: (client_id, pk)}`` of the receivables this import inserted."""
+
+    def lookup(ids) -> dict:
+        rows = Receivable.objects.filter(import_batch=batch, receivable_id__in=list(ids)).values_list(
+            "receivable_id", "client__client_id", "pk"
+        )
+        return {rid: (client_id, pk) for rid, client_id, pk in rows}
 
     return lookup
 

@@ -49,6 +49,7 @@ class SheetPlan:
 
     new: list[Row] = field(default_factory=list)
     changed: list[tuple[object, Row]] = field(default_factory=list)  # (existing model instance, row)
+    receivable_pks: dict = field(default_factory=dict)  # Transactions: receivable_id → pk of those this import wrote
 
 
 class _Existing:
@@ -149,13 +150,19 @@ class Checker:
         # sheet → function(ids) → {id: row} of rows this import inserted (set by the importer once
         # it writes): the Receivables' and Transactions' ids are not kept in memory once written.
         self.written_rows_of: dict = {}
+        # receivable_ids → {receivable_id: (client_id, pk)} of receivables this import inserted (their
+        # owners are then not kept in memory either)
+        self.written_receivables = None
+        self._written_receivables: dict = {}
 
     def written(self, name: str, ids) -> None:
         """These ids of sheet ``name`` were just inserted by this import: from now on their first
         rows are looked up in the database (:attr:`written_rows_of`) instead of kept in memory."""
         seen = self.first_seen[name]
+        owners = self.receivable_owner if name == "Receivables" else {}
         for value in ids:
             seen.pop(value, None)
+            owners.pop(value, None)
 
     def written_rows(self, name: str, ids) -> dict:
         """``{id: row}`` of the ids this import has already inserted (``written_rows_of[name]``)."""
@@ -222,8 +229,14 @@ class Checker:
                 continue
             seen[value] = row.number
             kept.append(row)
+        self._written_receivables = {}
+        if name == "Transactions" and self.written_receivables is not None:
+            rids = {row.values.get("receivable_id") for row in kept} - {None}
+            self._written_receivables = self.written_receivables(rids) if rids else {}
         getattr(self, "_check_" + name.lower())(kept)
-        return self._classify(name, kept)
+        plan = self._classify(name, kept)
+        plan.receivable_pks = {rid: pk for rid, (_owner, pk) in self._written_receivables.items()}
+        return plan
 
     def _check_partners(self, rows) -> None:
         pass
@@ -287,6 +300,8 @@ class Checker:
     def _receivable_owner(self, rid):
         if rid in self.receivable_owner:
             return self.receivable_owner[rid], True
+        if rid in self._written_receivables:
+            return self._written_receivables[rid][0], True
         r = self.db.receivables.get(rid)
         return (r._client_code, True) if r else (None, False)
 

@@ -163,7 +163,7 @@ class Writer:
                 setattr(o, k, value)
             self.touched_clients.add(o.client_id)
 
-        self.receivable_pk |= self.save(
+        self.save(  # their pks are looked up per Transactions chunk (SheetPlan.receivable_pks), not kept
             Receivable,
             "Receivables",
             plan,
@@ -176,7 +176,8 @@ class Writer:
         """Only new ones (a booked transaction never changes)."""
         new_txns: list[NewTransaction] = []
         rows = plan.new
-        client_pk, receivable_pk, batch_pk = self.client_pk, self.receivable_pk, self.batch.pk
+        client_pk, batch_pk = self.client_pk, self.batch.pk
+        receivable_pk, written_pk = self.receivable_pk, plan.receivable_pks
         for start in range(0, len(rows), CHUNK):
             chunk = []
             for row in rows[start : start + CHUNK]:
@@ -190,7 +191,7 @@ class Writer:
                         v["type"],
                         v["amount"],
                         v["currency"],
-                        receivable_pk[rid] if rid else None,
+                        (written_pk.get(rid) or receivable_pk[rid]) if rid else None,
                         v.get("reference") or "",
                         row.number,
                     )
