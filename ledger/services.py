@@ -486,7 +486,8 @@ class TransactionBooker:
             self.rstates[pk] = _RecState(
                 client_pk=client.pk,
                 face_value=face_value,
-                advance_cap=round_money(client.advance_rate * face_value, currency),
+                advance_rate=client.advance_rate,
+                currency=client.currency if client.currency == currency else currency,
                 advanced=z(advanced),
                 reduced=z(reduced),
                 collected=z(collected),
@@ -604,7 +605,8 @@ class _RecState:
 
     client_pk: int
     face_value: Decimal
-    advance_cap: Decimal
+    advance_rate: Decimal  # the client's (shared object); the cap is computed when an advance asks for it
+    currency: str
     advanced: Decimal = ZERO
     reduced: Decimal = ZERO
     collected: Decimal = ZERO
@@ -613,6 +615,11 @@ class _RecState:
     @property
     def outstanding(self) -> Decimal:
         return self.advanced - self.reduced
+
+    @property
+    def advance_cap(self) -> Decimal:
+        """round(advance_rate × face_value), as :func:`_receivable_state` gives it."""
+        return round_money(self.advance_rate * self.face_value, self.currency)
 
 
 @dataclass(slots=True)
