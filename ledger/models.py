@@ -124,7 +124,10 @@ class JournalEntry(models.Model):
     date = models.DateField(db_index=True)
     type = models.CharField(max_length=32, choices=EntryType.choices)
     currency = models.CharField(max_length=3, choices=Currency.choices)
-    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries")
+    # No index of its own: (client, date) below serves every read by client.
+    client = models.ForeignKey(
+        Client, null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries", db_index=False
+    )
     source_type = models.CharField(max_length=32, choices=SourceType.choices)
     source_key = models.CharField(max_length=64)
     transaction = models.ForeignKey(
@@ -152,7 +155,8 @@ class JournalEntry(models.Model):
 
 class Posting(models.Model):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    # No index of its own: (account, date) and (account, id) below serve every read by account.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False)
     side = models.CharField(max_length=1, choices=Side.choices)
     amount = models.DecimalField(**MONEY)
     date = models.DateField()
@@ -176,7 +180,8 @@ class Posting(models.Model):
 
 
 class ReserveTranche(models.Model):
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="reserve_tranches")
+    # No index of its own: (client, due_date) below serves every read by client.
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="reserve_tranches", db_index=False)
     transaction = models.OneToOneField("clients.Transaction", on_delete=models.PROTECT, related_name="reserve_tranche")
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, choices=Currency.choices)
@@ -189,7 +194,15 @@ class ReserveTranche(models.Model):
 
     class Meta:
         ordering = ["due_date", "id"]
-        indexes = [models.Index(fields=["client", "due_date"])]
+        indexes = [
+            models.Index(fields=["client", "due_date"]),
+            # Unreleased tranches per currency and due date, covering (risk.selectors.releases_due_by_currency).
+            models.Index(
+                fields=["currency", "due_date", "created_on", "amount", "released_entry"],
+                condition=Q(released_entry__isnull=True),
+                name="tranche_unreleased_idx",
+            ),
+        ]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="tranche_amount_positive")]
 
     def __str__(self):

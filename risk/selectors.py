@@ -1210,8 +1210,9 @@ def releases_due_by_currency(as_of: datetime.date, *, fast: bool | None = None) 
 
     When the maintained figures are current at D (``fast``; asked with ``maintained_at`` when None) no
     release is dated after D, so "unreleased at D" is "not released": the partial index
-    ``tranche_unreleased_idx`` (risk/migrations/0002) answers it. SQLite's planner, without statistics,
-    prefers the unique index on ``released_entry_id`` for ``IS NULL``; ``INDEXED BY`` names the right one.
+    ``tranche_unreleased_idx`` (declared on ``ledger.models.ReserveTranche``) answers it. SQLite's planner,
+    without statistics, prefers the unique index on ``released_entry_id`` for ``IS NULL``; ``INDEXED BY``
+    names the right one.
     """
     if fast is None:
         fast = maintained_at(as_of)
