@@ -185,10 +185,16 @@ def _insert(model, fields: list[str], rows: list, *, returning: bool = False, no
 
 
 def _write(
-    specs: list[EntrySpec], locked: dict[int, Account] | None = None, *, instances: bool = True
+    specs: list[EntrySpec],
+    locked: dict[int, Account] | None = None,
+    *,
+    instances: bool = True,
+    fixed_sizes: bool = False,
 ) -> list[JournalEntry]:
     """Insert entries and postings, maintain balances. Call inside ``transaction.atomic``.
-    ``instances=False``: return ``[]`` (the caller needs no entry objects)."""
+    ``instances=False``: return ``[]`` (the caller needs no entry objects). ``fixed_sizes``: INSERT
+    statements of a few sizes only (:func:`_insert`; a large import's chunks), else one per batch."""
+    insert = _insert if fixed_sizes else insert_rows
     if not specs:
         return []
     for spec in specs:
@@ -226,7 +232,7 @@ def _write(
         for s in specs
     ]
     created_at = timezone.now()
-    entry_pks = _insert(JournalEntry, entry_fields, entry_rows, returning=True, now=created_at)
+    entry_pks = insert(JournalEntry, entry_fields, entry_rows, returning=True, now=created_at)
     postings = []
     touched = set()
     for entry_pk, spec in zip(entry_pks, specs, strict=True):
@@ -237,7 +243,7 @@ def _write(
             acct.posting_count += 1
             touched.add(acct.pk)
             postings.append((entry_pk, acct.pk, side, amount, date, acct.balance))
-    _insert(Posting, ["entry_id", "account_id", "side", "amount", "date", "balance_after"], postings)
+    insert(Posting, ["entry_id", "account_id", "side", "amount", "date", "balance_after"], postings)
     entries = (
         [
             instance(JournalEntry, {"id": pk, "created_at": created_at, **dict(zip(entry_fields, row, strict=True))})
@@ -421,8 +427,10 @@ class TransactionBooker:
     refused transactions by pk).
     """
 
-    def __init__(self, *, keep_entries: bool = True):
+    def __init__(self, *, keep_entries: bool = True, fixed_sizes: bool = False, fresh: bool = False):
         self.keep_entries = keep_entries
+        self.fixed_sizes = fixed_sizes  # INSERTs of a few statement sizes (a large import: see _insert)
+        self.fresh = fresh  # the transactions were just inserted by the caller: none can be booked yet
         self.clients: dict[int, Client] = {}
         self.client_accts: dict = {}
         self.house_accts: dict = {}
@@ -495,8 +503,8 @@ class TransactionBooker:
             )
 
     def _flush(self) -> None:
-        self.entries.extend(_write(self.specs, self.locked, instances=self.keep_entries))
-        _insert(
+        self.entries.extend(_write(self.specs, self.locked, instances=self.keep_entries, fixed_sizes=self.fixed_sizes))
+        (_insert if self.fixed_sizes else insert_rows)(
             ReserveTranche,
             ["client_id", "transaction_id", "amount", "currency", "created_on", "due_date"],
             self.tranches,
@@ -508,13 +516,14 @@ class TransactionBooker:
         """Book ``txns`` (in booking order, after every earlier chunk)."""
         if not txns:
             return
-        booked = set(
-            JournalEntry.objects.filter(
-                source_type=SourceType.TRANSACTION, transaction_id__in=[t.pk for t in txns]
-            ).values_list("transaction_id", flat=True)
-        )
-        if booked:
-            txns = [t for t in txns if t.pk not in booked]
+        if not self.fresh:
+            booked = set(
+                JournalEntry.objects.filter(
+                    source_type=SourceType.TRANSACTION, transaction_id__in=[t.pk for t in txns]
+                ).values_list("transaction_id", flat=True)
+            )
+            if booked:
+                txns = [t for t in txns if t.pk not in booked]
         if not txns:
             return
         self._load(txns)

@@ -168,7 +168,7 @@ def _run(book, file_size, result, *, user, dry_run, progress, batch, started, st
         with _import_cache(), transaction.atomic():
             checker = None
             writer = None
-            booker = TransactionBooker(keep_entries=False)
+            booker = TransactionBooker(keep_entries=False, fixed_sizes=True, fresh=True)
             unbooked: list = []  # stream=False: every new transaction, booked after the sheet
             booked = 0
             last_date = None
