@@ -5,7 +5,7 @@ name; macro-enabled workbooks (``.xlsm``: a VBA project or a macro-enabled conte
 refused. Sheets are streamed row by row from the zip member with ``lxml.etree.iterparse``
 (:class:`XlsxBook`), so memory does not grow with a sheet's size; cell values are the ones
 python-calamine gives (shared and inline strings, numbers as ``float``, booleans, dates from the
-cell's number format and the workbook's 1900/1904 epoch, formula results, errors as their text).
+cell's number format and the workbook's 1900/1904 epoch, formula results; a formula saved without its result is :class:`FormulaText`, refused by the row parser).
 Every problem is collected as ``Sheet!Cell: message`` with the column letter of that column in
 that sheet.
 """
@@ -30,6 +30,11 @@ XLSX_MAIN_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 
 class WorkbookError(Exception):
     """A file that cannot be read as a workbook at all."""
+
+
+class FormulaText(str):
+    """A formula cell saved without its result (openpyxl writes ``=…`` text that way): the formula's
+    text, which the row parser refuses with the cell's address instead of reading it as empty."""
 
 
 def column_letter(index: int) -> str:
@@ -412,6 +417,10 @@ class XlsxBook:
                                     break
                             if v is None:
                                 value = ""
+                                for child in c:
+                                    if child.tag == _F:
+                                        value = FormulaText("=" + (child.text or ""))
+                                        break
                             elif t is None or t == "n":
                                 s = c.get("s")
                                 if s is not None and s in dates:
@@ -640,6 +649,14 @@ def _parse_rows(spec: SheetSpec, sheet: SheetData, data_rows, positions: dict[st
         bad = NO_BAD
         for column, pos, cache in columns:
             value = cells[pos]
+            if value.__class__ is FormulaText:
+                errors.append(
+                    f"{sheet_name}!{letters[column.name]}{number}: {column.name} is a formula without a saved "
+                    f"value ({value[:40]}): save the workbook in Excel or paste the values"
+                )
+                values[column.name] = None
+                bad = bad | {column.name}
+                continue
             if value == "" or value is None or (value.__class__ is str and not value.strip()):
                 if column.required:
                     errors.append(f"{sheet_name}!{letters[column.name]}{number}: {column.name} is required")

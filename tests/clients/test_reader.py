@@ -2,7 +2,8 @@
 
 Every sheet of each workbook is read both ways; rows are compared by their Excel row number with
 trailing empty cells dropped and empty rows left out (calamine yields a dense rectangle, the
-stream yields the rows the file holds).
+stream yields the rows the file holds). One deliberate difference: a formula saved without its result
+reads as empty in calamine and as its text (``FormulaText``) in the stream, so the import can refuse it.
 """
 
 import datetime
@@ -14,7 +15,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from python_calamine import CalamineWorkbook
 
 from clients.demo import make_demo_workbook
-from clients.importer.reader import XlsxBook, read_workbook
+from clients.importer.reader import FormulaText, XlsxBook, read_workbook
 from tests.clients.workbooks import base_sheets, workbook_bytes
 
 
@@ -40,11 +41,22 @@ def calamine_rows(data: bytes) -> dict[str, dict[int, list]]:
     return out
 
 
-def stream_rows(data: bytes) -> dict[str, dict[int, list]]:
+def stream_rows(data: bytes, formulas: list | None = None) -> dict[str, dict[int, list]]:
+    """The stream's rows, formula texts read as calamine reads them (empty) and collected in ``formulas``."""
     book = XlsxBook(data)
     out = {}
     for title in book.titles:
-        out[title] = {number: cells for number, cells in ((n, _trim(c)) for n, c in book.rows(title)) if cells}
+        rows = {}
+        for number, cells in book.rows(title):
+            for i, v in enumerate(cells):
+                if isinstance(v, FormulaText):
+                    if formulas is not None:
+                        formulas.append((title, number, i, str(v)))
+                    cells[i] = ""
+            cells = _trim(cells)
+            if cells:
+                rows[number] = cells
+        out[title] = rows
     return out
 
 
@@ -96,6 +108,25 @@ def test_demo_workbook_reads_as_calamine(tmp_path):
     path = tmp_path / "demo.xlsx"
     make_demo_workbook(path, clients=3, seed=11)
     assert_same(path.read_bytes())
+
+
+def test_a_formula_without_its_saved_value_is_its_text_not_an_empty_cell():
+    formulas = []
+    stream_rows(tricky_workbook(), formulas)
+    assert formulas == [("Tricky", 4, 8, "=SUM(1,2)")]  # the fourth row appended, column "formula"
+
+
+def test_a_formula_without_a_saved_value_is_refused_with_its_cell():
+    sheets = base_sheets()
+    header = sheets["Receivables"][0]
+    column = header.index("face_value")
+    sheets["Receivables"][1][column] = "=100+1"
+    read = read_workbook(workbook_bytes(sheets))
+    letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[column]
+    assert [e for e in read.errors if "formula" in e] == [
+        f"Receivables!{letter}2: face_value is a formula without a saved value (=100+1): "
+        "save the workbook in Excel or paste the values"
+    ]
 
 
 def test_read_workbook_keeps_excel_row_numbers():
