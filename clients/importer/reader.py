@@ -5,7 +5,8 @@ name; macro-enabled workbooks (``.xlsm``: a VBA project or a macro-enabled conte
 refused. Sheets are streamed row by row from the zip member with ``lxml.etree.iterparse``
 (:class:`XlsxBook`), so memory does not grow with a sheet's size; cell values are the ones
 python-calamine gives (shared and inline strings, numbers as ``float``, booleans, dates from the
-cell's number format and the workbook's 1900/1904 epoch, formula results; a formula saved without its result is :class:`FormulaText`, refused by the row parser).
+cell's number format and the workbook's 1900/1904 epoch, formula results); a formula saved without
+its result is a :class:`FormulaText`, which the row parser refuses.
 Every problem is collected as ``Sheet!Cell: message`` with the column letter of that column in
 that sheet.
 """
