@@ -150,6 +150,18 @@ def _run_twice(book, file_size, result, *, user, dry_run, progress, batch, start
         return _finish(result, None if batch is None or not batch.pk else batch, started)
 
 
+def _new_batch(result: ImportResult, *, user, dry_run: bool, file_size: int) -> ImportBatch:
+    """The import's own batch, created inside its atomic block (a failed or dry run leaves none)."""
+    return ImportBatch.objects.create(
+        file_name=result.file_name[:255],
+        sha256=result.sha256,
+        user=user if getattr(user, "pk", None) else None,
+        status=ImportBatch.Status.RUNNING,
+        dry_run=dry_run,
+        file_size=file_size,
+    )
+
+
 def _run(book, file_size, result, *, user, dry_run, progress, batch, started, stream: bool = True) -> ImportResult:
     """Read, check, write and book sheet by sheet in one atomic block. ``stream``: book the
     Transactions sheet chunk by chunk (it must be in date order, else :class:`_Unsorted`);
@@ -191,14 +203,7 @@ def _run(book, file_size, result, *, user, dry_run, progress, batch, started, st
                         continue  # nothing more is written; everything is rolled back at the end
                     if writer is None:
                         if own_batch:
-                            batch = ImportBatch.objects.create(
-                                file_name=result.file_name[:255],
-                                sha256=result.sha256,
-                                user=user if getattr(user, "pk", None) else None,
-                                status=ImportBatch.Status.RUNNING,
-                                dry_run=dry_run,
-                                file_size=file_size,
-                            )
+                            batch = _new_batch(result, user=user, dry_run=dry_run, file_size=file_size)
                         writer = _Writer(checker.existing, sheets, batch=batch, user=user, progress=progress)
                         checker.written_rows_of["Transactions"] = _written_rows(Transaction, "txn_id", batch)
                         checker.written_rows_of["Receivables"] = _written_rows(Receivable, "receivable_id", batch)
@@ -232,14 +237,7 @@ def _run(book, file_size, result, *, user, dry_run, progress, batch, started, st
                 raise _Failed(errors)
             if writer is None:  # an empty workbook: the batch still records the import
                 if own_batch:
-                    batch = ImportBatch.objects.create(
-                        file_name=result.file_name[:255],
-                        sha256=result.sha256,
-                        user=user if getattr(user, "pk", None) else None,
-                        status=ImportBatch.Status.RUNNING,
-                        dry_run=dry_run,
-                        file_size=file_size,
-                    )
+                    batch = _new_batch(result, user=user, dry_run=dry_run, file_size=file_size)
                 writer = _Writer(checker.existing, sheets, batch=batch, user=user, progress=progress)
             try:
                 if stream:
