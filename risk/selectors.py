@@ -397,6 +397,14 @@ class CurrencyTotals:
         return round_ratio(self.exposure_ratio)
 
 
+def aging_chart(currencies) -> dict:
+    """Chart data of the portfolio aging: one series of bucket amounts per currency total."""
+    return {
+        "labels": [BUCKET_LABELS[b] for b in BUCKETS],
+        "series": [{"currency": t.currency, "amounts": [str(t.aging.buckets[b]) for b in BUCKETS]} for t in currencies],
+    }
+
+
 RATIO_HISTOGRAM_EDGES = [Decimal(i) / 10 for i in range(11)]  # 0.0, 0.1, … 1.0
 
 
@@ -431,13 +439,7 @@ class Overview:
         labels, counts = ratio_histogram(r.figures.exposure_ratio for r in self.rows)
         return {
             "ratio": {"labels": labels, "counts": counts},
-            "aging": {
-                "labels": [BUCKET_LABELS[b] for b in BUCKETS],
-                "series": [
-                    {"currency": t.currency, "amounts": [str(t.aging.buckets[b]) for b in BUCKETS]}
-                    for t in self.currencies
-                ],
-            },
+            "aging": aging_chart(self.currencies),
         }
 
 
@@ -1017,13 +1019,7 @@ class Portfolio:
             counts[s.histogram_bucket()] += 1
         return {
             "ratio": {"labels": labels, "counts": counts},
-            "aging": {
-                "labels": [BUCKET_LABELS[b] for b in BUCKETS],
-                "series": [
-                    {"currency": t.currency, "amounts": [str(t.aging.buckets[b]) for b in BUCKETS]}
-                    for t in self.currencies
-                ],
-            },
+            "aging": aging_chart(self.currencies),
         }
 
 
