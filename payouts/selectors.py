@@ -7,12 +7,27 @@ file, sheet and row. A fixed number of queries whatever the history.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 
 from atlas.models import AuditEvent
 from ledger.models import AccountKind, JournalEntry, Posting, Side, SourceType
+from payouts.models import Payout
 
 FUNDING_ROWS = 25
+
+# The payout's own columns the queue's table shows (and exports); the client's and the users' columns come
+# as annotations, so a row is one model instance (not four: no Client or User is built per row).
+QUEUE_FIELDS = ("payout_id", "amount", "currency", "status", "checks", "batch", "updated_at")
+
+
+def queue_payouts():
+    """The rows of ``/payouts/`` (``payouts.tables.PayoutTable``): filter, order and page it as a queryset."""
+    return Payout.objects.only(*QUEUE_FIELDS).annotate(
+        client_code=F("client__client_id"),
+        client_name=F("client__name"),
+        requested_by_name=F("requested_by__username"),
+        approved_by_name=F("approved_by__username"),
+    )
 
 
 def payout_audit(payout):

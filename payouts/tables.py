@@ -19,6 +19,8 @@ def check_badges(checks) -> str:
 
 
 class PayoutTable(AtlasTable):
+    """Rows from :func:`payouts.selectors.queue_payouts` (the client's and users' columns are annotations)."""
+
     export_filename = "payouts"
 
     select = CheckBoxColumn(
@@ -30,14 +32,14 @@ class PayoutTable(AtlasTable):
         exclude_from_export=True,
     )
     payout_id = tables.Column(verbose_name="Payout", linkify=("payouts:detail", {"pk": tables.A("pk")}))
-    client = tables.Column(verbose_name="Client", accessor="client__client_id", order_by=("client__client_id",))
-    client_name = tables.Column(verbose_name="Name", accessor="client__name", order_by=("client__name",))
+    client = tables.Column(verbose_name="Client", accessor="client_code", order_by=("client__client_id",))
+    client_name = tables.Column(verbose_name="Name", accessor="client_name", order_by=("client__name",))
     amount = MoneyColumn(verbose_name="Amount")
     currency = tables.Column(verbose_name="Cur.")
     status = StatusColumn(verbose_name="Status")
     checks = tables.Column(verbose_name="Checks", orderable=False, empty_values=())
-    requested_by = tables.Column(verbose_name="Requested by", accessor="requested_by__username", orderable=False)
-    approved_by = tables.Column(verbose_name="Approved by", accessor="approved_by__username", orderable=False)
+    requested_by = tables.Column(verbose_name="Requested by", accessor="requested_by_name", orderable=False)
+    approved_by = tables.Column(verbose_name="Approved by", accessor="approved_by_name", orderable=False)
     batch = tables.Column(verbose_name="Batch", accessor="batch_id")
     updated_at = DateTimeColumn(verbose_name="Updated", format="Y-m-d H:i")
 

@@ -29,21 +29,6 @@ from payouts.services import Action, PayoutError
 from payouts.tables import BatchTable, PayoutTable
 
 STATUS_TABS = [s.value for s in PayoutStatus]
-# What the queue's table shows (and exports): only these columns are read, so a row does not carry the
-# client's or the users' other fields (a page of 50 rows builds 200 model instances).
-QUEUE_FIELDS = (
-    "payout_id",
-    "amount",
-    "currency",
-    "status",
-    "checks",
-    "batch",
-    "updated_at",
-    "client__client_id",
-    "client__name",
-    "requested_by__username",
-    "approved_by__username",
-)
 BULK_ACTIONS = {
     "request": ("Request", (OPS,), {PayoutStatus.READY}),
     "approve": ("Approve", (CREDIT,), {PayoutStatus.REQUESTED}),
@@ -67,8 +52,7 @@ def queue(request):
     status = request.GET.get("status") or PayoutStatus.REQUESTED
     if status not in STATUS_TABS and status != "all":
         status = PayoutStatus.REQUESTED
-    base = Payout.objects.select_related("client", "requested_by", "approved_by").only(*QUEUE_FIELDS)
-    payout_filter = PayoutFilter(request.GET or None, queryset=base)
+    payout_filter = PayoutFilter(request.GET or None, queryset=selectors.queue_payouts())
     filtered = payout_filter.qs
     counts = dict(filtered.order_by().values_list("status").annotate(n=Count("pk")))
     rows = filtered if status == "all" else filtered.filter(status=status)

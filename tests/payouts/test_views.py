@@ -92,6 +92,47 @@ def test_queue_query_count_is_flat(client_as, users):
     assert len(large_all.captured_queries) == len(small_all.captured_queries)
 
 
+def test_queue_rows_show_the_related_objects_values(users):
+    """The queue reads the client's and the users' columns as annotations (no Client/User per row): every
+    row's values are those of the payout's related objects, in every ordering, including a missing approver."""
+    from django.test import RequestFactory
+    from django_tables2 import RequestConfig
+
+    from payouts.selectors import queue_payouts
+    from payouts.tables import PayoutTable
+
+    batch = PayoutBatch.objects.create(created_by=users["ops"])
+    for i in range(7):
+        payout(
+            ClientFactory(name=f"Client {i} & Co"),
+            f"{100 + i}.00",
+            status="approved" if i % 2 else "requested",
+            requested_by=users["ops"],
+            approved_by=users["credit"] if i % 2 else None,
+            batch=batch if i % 3 == 0 else None,
+        )
+    for sort in ("", "client", "-client_name", "amount"):
+        table = PayoutTable(queue_payouts())
+        RequestConfig(RequestFactory().get("/payouts/", {"sort": sort} if sort else {}), paginate=False).configure(
+            table
+        )
+        rows = list(table.as_values(exclude_columns=("select",)))[1:]
+        reference = Payout.objects.select_related("client", "requested_by", "approved_by").in_bulk(
+            [p.pk for p in table.data]
+        )
+        assert len(rows) == 7
+        for row, shown in zip(rows, table.data, strict=True):
+            p = reference[shown.pk]
+            assert row[:5] == [p.payout_id, p.client.client_id, p.client.name, p.amount, p.currency]
+            assert row[7:10] == [
+                p.requested_by.username,
+                p.approved_by.username if p.approved_by else None,
+                f"#{p.batch_id}" if p.batch_id else None,
+            ]
+        if sort == "client":
+            assert [r[1] for r in rows] == sorted(r[1] for r in rows)
+
+
 def test_queue_tabs_counts_and_filters(client_as, users):
     a = ClientFactory(client_id="AAA")
     b = ClientFactory(client_id="BBB", currency="GBP")
