@@ -24,6 +24,7 @@ from ledger.models import Account
 from ledger.tables import AccountTable
 from payouts.filters import PayoutFilter
 from payouts.models import Payout, PayoutBatch
+from payouts.selectors import queue_payouts
 from payouts.tables import BatchTable, PayoutTable
 from tests.factories import ClientFactory, PartnerFactory
 
@@ -68,7 +69,7 @@ def configured(table, request, per_page):
 def test_page_tables_render_as_tables2_on_a_demo_book(demo_book):
     statuses = set(Payout.objects.values_list("status", flat=True))
     assert len(statuses) >= 2
-    payouts = Payout.objects.select_related("client", "requested_by", "approved_by")
+    payouts = queue_payouts()
     for status in statuses:
         for query in ({}, {"sort": "amount"}, {"sort": "-client", "page": "2"}):
             html = assert_same_body(lambda r, s=status: configured(PayoutTable(payouts.filter(status=s)), r, 5), query)
