@@ -6,8 +6,8 @@ receivables, payouts or loans):
 - ledger figures per client (available, shortfall, exposure bands) and the open receivables per
   currency (overdue, expected in the next 30 days: open amount of receivables due on or before
   D + 30 days, overdue ones being projected on D, DOMAIN.md section 8) from
-  :func:`risk.selectors.portfolio` (SQL on the maintained columns when they are current at D, else
-  the reference computation);
+  :func:`risk.selectors.dashboard_totals` (grouped SQL on the maintained columns when they are current
+  at D: no row per client reaches Python; else the reference computation);
 - reserve releases due per currency: :func:`risk.selectors.releases_due_by_currency`;
 - loans outstanding and the next 30 days' instalments: :func:`portfolio.selectors.loan_kpis`;
 - payouts by status: one grouped query.
@@ -27,7 +27,7 @@ from clients.models import ImportBatch
 from ledger.selectors import today
 from payouts.models import PayoutBatch, PayoutStatus
 from portfolio.selectors import loan_kpis
-from risk.selectors import from_cents, portfolio, releases_due_by_currency
+from risk.selectors import dashboard_totals, from_cents, releases_due_by_currency
 
 log = logging.getLogger("atlas")
 
@@ -92,6 +92,24 @@ def _alerts(limit: int):
     return list(qs.select_related("client").order_by("-opened_at", "-id")[:limit]), qs.count()
 
 
+def _recent_batches(limit: int) -> list[PayoutBatch]:
+    """The latest ``limit`` payout batches, each with ``n`` = its payout count: the LIMIT first, then one
+    grouped count over those batches only (an annotated query counted every batch's payouts before the LIMIT)."""
+    from payouts.models import Payout
+
+    batches = list(PayoutBatch.objects.order_by("-created_at", "-id")[:limit])
+    counts = dict(
+        Payout.objects.filter(batch__in=[b.pk for b in batches])
+        .order_by()
+        .values("batch")
+        .annotate(n=Count("pk"))
+        .values_list("batch", "n")
+    )
+    for b in batches:
+        b.n = counts.get(b.pk, 0)
+    return batches
+
+
 def dashboard(*, as_of: datetime.date | None = None, recent: int = 5) -> Dashboard:
     as_of = as_of or today()
     horizon_end = as_of + datetime.timedelta(days=HORIZON_DAYS)
@@ -102,37 +120,17 @@ def dashboard(*, as_of: datetime.date | None = None, recent: int = 5) -> Dashboa
             kpis[currency] = CurrencyKpis(currency=currency)
         return kpis[currency]
 
-    pf = portfolio(as_of=as_of, horizon_end=horizon_end, top_debtors=0, breaches=False)
-    # per currency, in whole cents: [clients, available n, available, over n, over, warning n, warning,
-    # shortfall n, shortfall]
-    cents: dict[str, list[int]] = {}
-    for s in pf.summaries:
-        t = cents.get(s.currency)
-        if t is None:
-            t = cents[s.currency] = [0] * 9
-        t[0] += 1
-        if s.available_c > 0:
-            t[1] += 1
-            t[2] += s.available_c
-        if s.band == "over_limit":
-            t[3] += 1
-            t[4] += s.exposure_c
-        elif s.band == "warning":
-            t[5] += 1
-            t[6] += s.exposure_c
-        if s.shortfall_c > 0:
-            t[7] += 1
-            t[8] += s.shortfall_c
-    for currency, t in cents.items():
+    fast, tallies, receivables = dashboard_totals(as_of, horizon_end)
+    for currency, t in tallies.items():
         k = for_currency(currency)
-        k.clients = t[0]
-        k.available.add(from_cents(t[2]), t[1])
-        k.over_limit.add(from_cents(t[4]), t[3])
-        k.warning.add(from_cents(t[6]), t[5])
-        k.shortfall.add(from_cents(t[8]), t[7])
-    for currency, (amount, count) in releases_due_by_currency(as_of, fast=pf.fast).items():
+        k.clients = t["clients"]
+        k.available.add(from_cents(t["available"]), t["available_n"])
+        k.over_limit.add(from_cents(t["over_limit"]), t["over_limit_n"])
+        k.warning.add(from_cents(t["warning"]), t["warning_n"])
+        k.shortfall.add(from_cents(t["shortfall"]), t["shortfall_n"])
+    for currency, (amount, count) in releases_due_by_currency(as_of, fast=fast).items():
         for_currency(currency).releases_due.add(amount, count)
-    for currency, r in pf.receivables.items():
+    for currency, r in receivables.items():
         k = for_currency(currency)
         k.open_receivables = r.aging.total_open
         k.overdue.add(r.overdue, r.overdue_count)
@@ -154,7 +152,7 @@ def dashboard(*, as_of: datetime.date | None = None, recent: int = 5) -> Dashboa
         horizon_end=horizon_end,
         currencies=[kpis[c] for c in sorted(kpis)],
         recent_imports=list(ImportBatch.objects.select_related("user").order_by("-created_at", "-id")[:recent]),
-        recent_batches=list(PayoutBatch.objects.annotate(n=Count("payouts")).order_by("-created_at", "-id")[:recent]),
+        recent_batches=_recent_batches(recent),
         open_alerts=alerts,
         open_alert_count=alert_count,
         risk_available=True,

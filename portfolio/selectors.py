@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -246,39 +247,43 @@ class LoanKpis:
     expected_interest: Decimal = ZERO
 
 
+_LOAN_KPIS_SQL = (
+    "SELECT l.currency, SUM(g.outstanding), COUNT(*), SUM(g.principal), SUM(g.interest), SUM(g.instalments)"
+    " FROM (SELECT i.loan_id, SUM(i.principal_cents) AS outstanding, MAX(i.principal_cents) AS largest,"
+    "  SUM(CASE WHEN i.date <= %s THEN i.principal_cents END) AS principal,"
+    "  SUM(CASE WHEN i.date <= %s THEN i.interest_cents END) AS interest,"
+    "  SUM(CASE WHEN i.date <= %s THEN 1 ELSE 0 END) AS instalments"
+    "  FROM portfolio_loaninstalment i WHERE i.date > %s GROUP BY i.loan_id) g"
+    " JOIN portfolio_loan l ON l.id = g.loan_id"
+    " WHERE l.start_date <= %s AND g.largest > 0 GROUP BY l.currency ORDER BY l.currency"
+)
+
+
 def loan_kpis(*, as_of: dt.date, horizon_end: dt.date) -> dict[str, LoanKpis]:
     """Per currency (sorted): loans outstanding at D and instalments due in (D, horizon_end].
 
-    The figures ``atlas.selectors.dashboard`` derived from ``loan_positions``, as two SQL aggregates over
+    The figures ``atlas.selectors.dashboard`` derived from ``loan_positions``, as SQL aggregates over
     the stored schedules (outstanding at D = Σ principal of the periods dated after D, since a loan's
-    principal repaid adds up to its principal exactly). Two queries (plus one to find stale schedules).
+    principal repaid adds up to its principal exactly). One query (plus one to find stale schedules):
+    the periods dated after D (index ``loan_instalment_date``) summed per loan, then per currency over
+    the loans started on or before D with principal left (a remaining period with principal > 0).
     """
     refresh_schedules()
-    due = Q(date__lte=horizon_end)
-    rows = (
-        _remaining(as_of)
-        .filter(loan_id__in=_outstanding_loans(as_of))
-        .values("loan__currency")
-        .annotate(
-            outstanding=Sum("principal_cents"),
-            loans=Count("loan_id", distinct=True),
-            principal=Sum("principal_cents", filter=due),
-            interest=Sum("interest_cents", filter=due),
-            instalments=Count("pk", filter=due),
-        )
-        .order_by("loan__currency")
-    )
+    end, day = (connection.ops.adapt_datefield_value(d) for d in (horizon_end, as_of))
+    with connection.cursor() as cursor:
+        cursor.execute(_LOAN_KPIS_SQL, [end, end, end, day, day])
+        rows = cursor.fetchall()
     return {
-        r["loan__currency"]: LoanKpis(
-            currency=r["loan__currency"],
-            outstanding=_money(r["outstanding"]),
-            loans=r["loans"],
-            expected=_money(r["principal"]) + _money(r["interest"]),
-            instalments=r["instalments"],
-            expected_principal=_money(r["principal"]),
-            expected_interest=_money(r["interest"]),
+        currency: LoanKpis(
+            currency=currency,
+            outstanding=_money(outstanding),
+            loans=loans,
+            expected=_money(principal) + _money(interest),
+            instalments=instalments or 0,
+            expected_principal=_money(principal),
+            expected_interest=_money(interest),
         )
-        for r in rows
+        for currency, outstanding, loans, principal, interest, instalments in rows
     }
 
 

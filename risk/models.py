@@ -154,7 +154,11 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-opened_at", "-id"]
-        indexes = [models.Index(fields=["client", "status"])]
+        indexes = [
+            models.Index(fields=["client", "status"]),
+            # the dashboard's latest open alerts: read in order from the index, no sort of every open alert
+            models.Index(fields=["status", "opened_at", "id"], name="alert_status_opened_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["client", "metric", "key"],

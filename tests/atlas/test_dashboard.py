@@ -94,3 +94,19 @@ def test_dashboard_query_count_is_flat(client_as, django_assert_max_num_queries)
 def test_empty_dashboard_invites_ops_to_import(client_as):
     html = client_as("ops").get("/").content.decode()
     assert "Import a workbook" in html
+
+
+def test_recent_batches_are_the_latest_five_with_their_payout_counts(client_as):
+    from tests.factories import PayoutBatchFactory
+
+    c = worked_client()
+    batches = [PayoutBatchFactory() for _ in range(7)]
+    for i, b in enumerate(batches):
+        for _ in range(i % 3):
+            PayoutFactory(client=c, batch=b, status="executed")
+    d = dashboard(as_of=AS_OF)
+    latest = sorted(batches, key=lambda b: (b.created_at, b.pk), reverse=True)[:5]
+    assert [(b.pk, b.n) for b in d.recent_batches] == [(b.pk, b.payouts.count()) for b in latest]
+    assert {b.n for b in d.recent_batches} == {0, 1, 2}
+    html = client_as("ops").get("/").content.decode()
+    assert f"<td>{latest[0].pk}</td>" in html

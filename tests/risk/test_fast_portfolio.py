@@ -231,6 +231,38 @@ def test_dashboard_equals_the_reference_at_every_date(demo_book):
         assert releases_due_by_currency(as_of, fast=True) == releases_due_by_currency(as_of, fast=False) != {}
 
 
+def test_dashboard_tallies_in_sql_equal_the_client_summaries(demo_book):
+    """``dashboard_totals`` sums the clients in SQL; ``tallies_from_summaries`` over ``portfolio``'s rows is the
+    reference. At several warning levels (one not a whole number of millionths: the reference path), with a
+    client exactly on the warning level (the band is inclusive)."""
+    from risk.selectors import dashboard_totals, tallies_from_summaries
+
+    edge = ClientFactory(client_id="QEDGE", credit_limit=Decimal("1000.00"))
+    book(edge, ("advance", "500.00", "2026-11-02", ReceivableFactory(client=edge, face_value=Decimal("900.00"))))
+    horizon_end = AFTER_ALL + datetime.timedelta(days=30)
+    seen_warning = False
+    for level in (Decimal("0.90"), Decimal("0.5"), Decimal("0.33"), Decimal("0.1234567")):
+        RiskPolicy.objects.filter(pk=RiskPolicy.SINGLETON_PK).update(exposure_warning_level=level)
+        fast, tallies, receivables = dashboard_totals(AFTER_ALL, horizon_end)
+        pf = portfolio(as_of=AFTER_ALL, horizon_end=horizon_end, top_debtors=0, breaches=False)
+        assert fast and pf.fast
+        assert tallies == tallies_from_summaries(pf.summaries), level
+        assert receivables == pf.receivables
+        seen_warning |= any(t["warning_n"] for t in tallies.values())
+        expected = {
+            c: {k: v for k, v in kpis.items() if v != (0, ZERO)}
+            for c, kpis in reference_dashboard(AFTER_ALL, horizon_end).items()
+        }
+        assert dashboard_figures(dashboard(as_of=AFTER_ALL)) == expected, level
+    assert seen_warning
+    # the edge client (exposure 500.00 of 1000.00) is in the warning band at exactly 0.5
+    RiskPolicy.objects.filter(pk=RiskPolicy.SINGLETON_PK).update(exposure_warning_level=Decimal("0.5"))
+    at_half = dashboard_totals(AFTER_ALL, horizon_end)[1]["EUR"]
+    RiskPolicy.objects.filter(pk=RiskPolicy.SINGLETON_PK).update(exposure_warning_level=Decimal("0.500001"))
+    above_half = dashboard_totals(AFTER_ALL, horizon_end)[1]["EUR"]
+    assert at_half["warning_n"] >= above_half["warning_n"] + 1
+
+
 # --------------------------------------------------------------------------------- query counts
 
 
