@@ -417,14 +417,35 @@ class DateColumn(_DateFilterMixin, tables.DateColumn):
 class CheckBoxColumn(tables.CheckBoxColumn):
     """tables2's CheckBoxColumn; the ``<input>`` attributes are joined without a ``format_html`` per attribute."""
 
+    _VALUE_MARK = "\x00value\x00"  # html.escape leaves it as it is
+
     def render(self, value, bound_column, record):
+        checked = self.is_checked(value, record)
+        extra = self.attrs.get("td__input") or self.attrs.get("input") or {}
+        if not checked and type(value) in (int, str) and not _has_callable(extra):
+            # Only the value differs from row to row: the other attributes are joined once per column.
+            key = (bound_column.name, id(extra))
+            cached = getattr(self, "_static_input", None)
+            if cached is None or cached[0] != key:
+                attrs = {"type": "checkbox", "name": bound_column.name, "value": self._VALUE_MARK, **extra}
+                html_ = f"<input {_attrs_html(attrs)} />"
+                if html_.count(self._VALUE_MARK) == 1:
+                    cached = (key, *html_.split(self._VALUE_MARK))
+                    self._static_input = cached
+                else:  # td__input sets its own value: the general path
+                    cached = None
+            if cached is not None:
+                return SafeString(f"{cached[1]}{_escape(value)}{cached[2]}")
         attrs = {"type": "checkbox", "name": bound_column.name, "value": value}
-        if self.is_checked(value, record):
+        if checked:
             attrs["checked"] = "checked"
-        attrs.update(self.attrs.get("td__input") or self.attrs.get("input") or {})
+        attrs.update(extra)
         if _has_callable(attrs):
             attrs = computed_values(attrs, kwargs={"record": record, "value": value})
         return SafeString(f"<input {_attrs_html(attrs)} />")
+
+
+_MISSING = object()
 
 
 class StatusColumn(tables.Column):
@@ -449,11 +470,19 @@ class StatusColumn(tables.Column):
     def render(self, value, record=None, bound_column=None):
         raw = value
         if record is not None and bound_column is not None:
-            try:
-                accessor = bound_column.accessor
-                raw = (accessor if isinstance(accessor, tables.A) else tables.A(accessor)).resolve(record)
-            except (AttributeError, KeyError, TypeError, ValueError):
-                raw = value
+            accessor = bound_column.accessor
+            raw = _MISSING
+            simple = "__" not in accessor and "." not in accessor
+            if simple and isinstance(record, models.Model) and not hasattr(record, "__getitem__"):
+                # A model's own field: what Accessor.resolve finds (models are not subscriptable).
+                raw = getattr(record, accessor, _MISSING)
+                if callable(raw):
+                    raw = _MISSING
+            if raw is _MISSING:
+                try:
+                    raw = (accessor if isinstance(accessor, tables.A) else tables.A(accessor)).resolve(record)
+                except (AttributeError, KeyError, TypeError, ValueError):
+                    raw = value
         label = str(value).replace("_", " ") if value == raw else value
         colour = self.COLOURS.get(str(raw), "secondary")
         text_class = " text-dark" if colour in ("warning", "info") else ""

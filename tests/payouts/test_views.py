@@ -236,3 +236,39 @@ def test_propose_button(client_as, users):
     response = client_as("ops").post(reverse("payouts:propose"), {"as_of": AS_OF.isoformat()}, follow=True)
     assert "1 created" in response.content.decode()
     assert Payout.objects.get().payout_id == "PO-PROP-1"
+
+
+def test_check_badges_are_format_html_join():
+    from django.utils.html import format_html_join
+    from django.utils.safestring import SafeString, mark_safe
+
+    from payouts.tables import check_badges
+
+    def reference(checks):
+        return format_html_join(
+            " ",
+            '<span class="badge text-bg-{}" title="{}">{}</span>',
+            (
+                (
+                    "danger" if c.get("severity") == "block" else "warning text-dark",
+                    c.get("message", ""),
+                    c.get("code"),
+                )
+                for c in checks or []
+            ),
+        )
+
+    cases = [
+        None,
+        [],
+        [{"code": "EXPOSURE_WARNING", "severity": "warn", "message": "x"}],
+        [
+            {"code": "INVALID_IBAN", "severity": "block", "message": "IBAN \"DE00\" <bad> & 'odd'"},
+            {"code": None, "severity": "warn"},
+            {"code": "<b>", "severity": "info", "message": mark_safe("<i>already safe</i>")},
+            {"code": 7, "message": 3.5},
+        ],
+    ]
+    for checks in cases:
+        got = check_badges(checks)
+        assert got == reference(checks) and isinstance(got, SafeString), checks
