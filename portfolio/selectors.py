@@ -67,6 +67,7 @@ HALF_CENT = Decimal("0.005")
 _R = '"clients_receivable"'
 _OPEN_TERM = f"{_R}.face_value > {_R}.collected + {_R}.written_off"
 MONEY_FIELD = DecimalField(max_digits=18, decimal_places=2)
+_NAMES_BY_PK = 900  # up to this many clients, their names are read by primary key (else every client's)
 
 
 def loan_inputs(*, clients=None) -> list[LoanInput]:
@@ -582,8 +583,11 @@ def portfolio_page(
             .values_list("client_id", "n", "total", "within_12", "within")
         )
     names = {}
-    if client_rows:  # the clients' ids and names (one narrow row per client: cheaper than joining them in)
-        names = {pk: rest for pk, *rest in Client.objects.values_list("pk", "client_id", "name", "currency")}
+    if client_rows:  # the clients' ids and names (a narrow row each: cheaper than joining them in)
+        rows = Client.objects.all()
+        if len(client_rows) <= _NAMES_BY_PK:  # only these clients (a bounded list of parameters)
+            rows = rows.filter(pk__in=[r[0] for r in client_rows])
+        names = {pk: rest for pk, *rest in rows.values_list("pk", "client_id", "name", "currency")}
     for pk, n, cents, within_12, within in client_rows:
         client_id, name, client_currency = names[pk]
         b = book(currency, pk, client_id, name, client_currency)

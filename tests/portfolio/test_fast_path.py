@@ -189,6 +189,14 @@ def test_demo_book_base_case_equals_the_reference(demo_book, monkeypatch):
         assert_loan_kpis_equal_the_dashboard_rule(as_of, days=400)
 
 
+@pytest.mark.parametrize("names_by_pk", [0, 1_000_000])
+def test_client_names_read_by_pk_or_all_give_the_same_page(demo_book, monkeypatch, names_by_pk):
+    """Client names are read for the currency's clients only up to ``_NAMES_BY_PK`` of them, else all."""
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 7)
+    monkeypatch.setattr(selectors, "_NAMES_BY_PK", names_by_pk)
+    assert assert_page_equals_reference(DEMO_DATES[0], 12) > 0
+
+
 def test_demo_book_scenario_equals_the_reference(demo_book, monkeypatch):
     monkeypatch.setattr(selectors, "PAGE_SIZE", 20)
     for as_of in DEMO_DATES[::2]:
