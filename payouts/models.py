@@ -87,7 +87,13 @@ class Payout(Provenance):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["client", "status"])]
+        indexes = [
+            models.Index(fields=["client", "status"]),
+            # The queue's default order within a tab (and over all tabs): a page reads its 50 rows from the
+            # index instead of sorting every payout of the tab.
+            models.Index(fields=["status", "updated_at"], name="payout_status_updated"),
+            models.Index(fields=["updated_at"], name="payout_updated"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
             models.UniqueConstraint(fields=["client"], condition=Q(status="ready"), name="payout_one_ready_per_client"),

@@ -20,9 +20,13 @@ FUNDING_ROWS = 25
 QUEUE_FIELDS = ("payout_id", "amount", "currency", "status", "checks", "batch", "updated_at")
 
 
-def queue_payouts():
-    """The rows of ``/payouts/`` (``payouts.tables.PayoutTable``): filter, order and page it as a queryset."""
-    return Payout.objects.only(*QUEUE_FIELDS).annotate(
+def queue_payouts(queryset=None):
+    """The rows of ``/payouts/`` (``payouts.tables.PayoutTable``) from ``queryset`` (default: every payout),
+    e.g. a filter's result: order and page it as a queryset. Count over ``queryset`` itself (the annotations'
+    joins are for the shown page)."""
+    if queryset is None:
+        queryset = Payout.objects.all()
+    return queryset.only(*QUEUE_FIELDS).annotate(
         client_code=F("client__client_id"),
         client_name=F("client__name"),
         requested_by_name=F("requested_by__username"),

@@ -20,7 +20,7 @@ from django_tables2 import RequestConfig
 
 from atlas.money import fmt
 from atlas.roles import ADMIN, ALL, CREDIT, FINANCE, OPS, check_role, has_role, require_roles
-from atlas.tables import export_links, export_table, requested_export
+from atlas.tables import KnownCountPaginator, export_links, export_table, requested_export
 from ledger.selectors import today
 from payouts import selectors, services
 from payouts.filters import PayoutFilter
@@ -52,12 +52,14 @@ def queue(request):
     status = request.GET.get("status") or PayoutStatus.REQUESTED
     if status not in STATUS_TABS and status != "all":
         status = PayoutStatus.REQUESTED
-    payout_filter = PayoutFilter(request.GET or None, queryset=selectors.queue_payouts())
+    payout_filter = PayoutFilter(request.GET or None, queryset=Payout.objects.all())
     filtered = payout_filter.qs
     counts = dict(filtered.order_by().values_list("status").annotate(n=Count("pk")))
-    rows = filtered if status == "all" else filtered.filter(status=status)
+    rows = selectors.queue_payouts(filtered if status == "all" else filtered.filter(status=status))
     table = PayoutTable(rows)
-    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    shown = sum(counts.values()) if status == "all" else counts.get(status, 0)  # the tab's count is the page's
+    paginate = {"per_page": 50, "paginator_class": KnownCountPaginator, "count": shown}
+    RequestConfig(request, paginate=paginate).configure(table)
     fmt_name = requested_export(request)
     if fmt_name:
         return export_table(table, fmt_name, exclude_columns=("select",))

@@ -151,6 +151,34 @@ def test_queue_tabs_counts_and_filters(client_as, users):
     assert "300.00" in html and "250.00" not in html
 
 
+def test_queue_pages_count_the_rows_of_the_tab(client_as, users):
+    """The pager's row count is the tab's count (no second COUNT): equal to the rows the tab's filter holds,
+    with filters, on every tab, on a page past the end and on an empty tab."""
+    for i in range(7):
+        c = ClientFactory(client_id=f"C{i}", currency="GBP" if i % 2 else "EUR")
+        payout(c, f"{100 + i}.00", status="requested", requested_by=users["ops"])
+    for i in range(3):
+        payout(ClientFactory(client_id=f"B{i}"), "50.00", status="blocked")
+    http = client_as("finance")
+    cases = [
+        ("requested", {}, Payout.objects.filter(status="requested")),
+        ("requested", {"currency": "GBP"}, Payout.objects.filter(status="requested", currency="GBP")),
+        ("requested", {"amount_min": "104", "page": "9"}, Payout.objects.filter(status="requested", amount__gte=104)),
+        ("all", {}, Payout.objects.all()),
+        ("all", {"currency": "EUR", "page": "2"}, Payout.objects.filter(currency="EUR")),
+        ("blocked", {"amount_max": "10"}, Payout.objects.none()),
+        ("approved", {}, Payout.objects.none()),
+    ]
+    for status, params, expected in cases:
+        response = http.get(reverse("payouts:queue"), {"status": status, **params})
+        table = response.context["table"]
+        assert table.paginator.count == expected.count(), (status, params)
+        assert {r.record.pk for r in table.paginated_rows} <= set(expected.values_list("pk", flat=True))
+        with_small_pages = http.get(reverse("payouts:queue"), {"status": status, "per_page": "2", **params})
+        shown = with_small_pages.context["table"]
+        assert shown.paginator.num_pages == max(1, -(-expected.count() // 2)), (status, params)
+
+
 def test_bulk_request_has_a_confirmation_step(client_as, users):
     ps = [payout(funded_client("500.00"), "200.00") for _ in range(3)]
     http = client_as("ops")
