@@ -190,10 +190,14 @@ def _write(
     *,
     instances: bool = True,
     fixed_sizes: bool = False,
+    touched_accounts: set[int] | None = None,
 ) -> list[JournalEntry]:
     """Insert entries and postings, maintain balances. Call inside ``transaction.atomic``.
     ``instances=False``: return ``[]`` (the caller needs no entry objects). ``fixed_sizes``: INSERT
-    statements of a few sizes only (:func:`_insert`; a large import's chunks), else one per batch."""
+    statements of a few sizes only (:func:`_insert`; a large import's chunks), else one per batch.
+    ``touched_accounts``: do not write the account rows; add their pks to this set (the caller writes
+    the balances of ``locked`` once, in the same transaction: a large import would otherwise rewrite
+    each account row once per chunk, leaving PostgreSQL hundreds of thousands of dead row versions)."""
     insert = _insert if fixed_sizes else insert_rows
     if not specs:
         return []
@@ -252,7 +256,10 @@ def _write(
         if instances
         else []
     )
-    update_rows(Account, ["balance", "posting_count"], [locked[pk] for pk in sorted(touched)])
+    if touched_accounts is None:
+        update_rows(Account, ["balance", "posting_count"], [locked[pk] for pk in sorted(touched)])
+    else:
+        touched_accounts |= touched
     for spec in specs:
         for account, _, _ in spec.legs:
             fresh = locked[account.pk]
@@ -424,13 +431,15 @@ class TransactionBooker:
     refers to them (``preload`` locks a known set of clients' accounts up front, in one sorted
     lock). Violations are collected; once one is found nothing more is written, later chunks are
     still checked, and ``finish`` raises them all as :class:`LedgerError` (``.transactions``: the
-    refused transactions by pk).
+    refused transactions by pk). The account rows are written once, by ``finish`` (their balances
+    and posting counts stay in the locked ``Account`` objects meanwhile).
     """
 
     def __init__(self, *, keep_entries: bool = True, fixed_sizes: bool = False, fresh: bool = False):
         self.keep_entries = keep_entries
         self.fixed_sizes = fixed_sizes  # INSERTs of a few statement sizes (a large import: see _insert)
         self.fresh = fresh  # the transactions were just inserted by the caller: none can be booked yet
+        self.touched_accounts: set[int] = set()  # balances kept in ``locked``, written once by finish()
         self.clients: dict[int, Client] = {}
         self.client_accts: dict = {}
         self.house_accts: dict = {}
@@ -503,7 +512,15 @@ class TransactionBooker:
             )
 
     def _flush(self) -> None:
-        self.entries.extend(_write(self.specs, self.locked, instances=self.keep_entries, fixed_sizes=self.fixed_sizes))
+        self.entries.extend(
+            _write(
+                self.specs,
+                self.locked,
+                instances=self.keep_entries,
+                fixed_sizes=self.fixed_sizes,
+                touched_accounts=self.touched_accounts,
+            )
+        )
         (_insert if self.fixed_sizes else insert_rows)(
             ReserveTranche,
             ["client_id", "transaction_id", "amount", "currency", "created_on", "due_date"],
@@ -597,6 +614,8 @@ class TransactionBooker:
             exc.transactions = self.refused
             raise exc
         self._flush()
+        update_rows(Account, ["balance", "posting_count"], [self.locked[pk] for pk in sorted(self.touched_accounts)])
+        self.touched_accounts.clear()
         items = list(self.rstates.items())
         for start in range(0, len(items), BOOK_CHUNK):  # in chunks: 100,000 receivables at once took 20 MB
             rows = [
