@@ -995,10 +995,9 @@ _TOP_DEBTORS_SQL = (
     "SELECT currency, debtor_id, amount, clients FROM ("  # noqa: S608
     "  SELECT x.currency, x.debtor_id, x.amount, x.clients,"
     "   ROW_NUMBER() OVER (PARTITION BY x.currency ORDER BY x.amount DESC, d.debtor_id) AS n"
-    "  FROM (SELECT g.currency, g.debtor_id, CAST(ROUND(SUM(g.amount) * 100) AS BIGINT) AS amount, COUNT(*) AS clients"
-    f"   FROM (SELECT r.currency, r.debtor_id, r.client_id, {_OPEN_SUM} AS amount FROM clients_receivable r"
-    f"    WHERE {_OPEN_WHERE} GROUP BY r.currency, r.debtor_id, r.client_id) g"
-    "   GROUP BY g.currency, g.debtor_id) x"
+    f"  FROM (SELECT r.currency, r.debtor_id, CAST(ROUND({_OPEN_SUM} * 100) AS BIGINT) AS amount,"
+    "   COUNT(DISTINCT r.client_id) AS clients FROM clients_receivable r"
+    f"   WHERE {_OPEN_WHERE} GROUP BY r.currency, r.debtor_id) x"
     "  JOIN clients_debtor d ON d.id = x.debtor_id"
     ") t WHERE n <= %s ORDER BY currency, n"
 )
@@ -1014,7 +1013,9 @@ _BREACH_CANDIDATES_SQL = (
 
 
 def _top_debtors_fast(as_of: datetime.date, totals: dict[str, ReceivableTotals], top: int) -> dict[str, list]:
-    """The ``top`` debtors by open amount per currency (ties by debtor id), one query."""
+    """The ``top`` debtors by open amount per currency (ties by debtor id), one query: one GROUP BY per
+    (currency, debtor) read in the order of ``receivable_open_currency_idx`` (its clients counted distinct;
+    a nested per-client grouping cost a quarter more at L)."""
     with connection.cursor() as cursor:
         cursor.execute(_TOP_DEBTORS_SQL, [connection.ops.adapt_datefield_value(as_of), top])
         rows = cursor.fetchall()

@@ -263,6 +263,14 @@ def test_dashboard_tallies_in_sql_equal_the_client_summaries(demo_book):
     assert at_half["warning_n"] >= above_half["warning_n"] + 1
 
 
+def test_top_debtors_count_each_client_once(demo_book):
+    """A debtor shared by clients: its client count is distinct clients, not receivables (reference equal)."""
+    assert_same_portfolio(AFTER_ALL)
+    shared = [d for t in portfolio(as_of=AFTER_ALL, top_debtors=1000).currencies for d in t.top_debtors]
+    assert any(d.client_count > 1 for d in shared)
+    assert any(Receivable.objects.filter(debtor=d.debtor).count() > d.client_count for d in shared)
+
+
 # --------------------------------------------------------------------------------- query counts
 
 
