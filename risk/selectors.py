@@ -782,7 +782,29 @@ _TALLY_COLUMNS = (
     "shortfall",
 )
 _CLIENT_TALLIES_SQL = (
-    "SELECT currency, COUNT(*),"
+    # per client (MATERIALIZED: PostgreSQL would otherwise inline it and run the tranche subquery once per
+    # reference to ``need``)
+    "WITH s0 AS MATERIALIZED ("
+    " SELECT c.currency, CAST(ROUND(c.credit_limit * 100) AS BIGINT) AS lim,"
+    "  CAST(ROUND(COALESCE(b.factoring, 0) * 100) AS BIGINT) AS expo,"
+    "  CAST(ROUND(COALESCE(b.settlement, 0) * 100) AS BIGINT) AS settle,"
+    "  CAST(ROUND(COALESCE(b.rolling_reserve, 0) * 100) AS BIGINT) AS reserve,"
+    "  COALESCE(p.pend, 0) AS pend,"
+    "  (SELECT CAST(ROUND(COALESCE(SUM(t.amount), 0) * 100) AS BIGINT) FROM ledger_reservetranche t"
+    "   WHERE t.client_id = c.id AND t.due_date > %s AND t.created_on <= %s"
+    "   AND (t.released_on IS NULL OR t.released_on > %s)) AS need"
+    " FROM clients_client c"
+    " LEFT JOIN ("
+    "  SELECT a.client_id,"
+    "   SUM(CASE WHEN a.kind = 'factoring' THEN a.balance END) AS factoring,"
+    "   SUM(CASE WHEN a.kind = 'settlement' THEN a.balance END) AS settlement,"
+    "   SUM(CASE WHEN a.kind = 'rolling_reserve' THEN a.balance END) AS rolling_reserve"
+    "  FROM ledger_account a WHERE a.client_id IS NOT NULL GROUP BY a.client_id"
+    " ) b ON b.client_id = c.id"
+    " LEFT JOIN (SELECT x.client_id, CAST(ROUND(SUM(x.amount) * 100) AS BIGINT) AS pend FROM payouts_payout x"
+    "  WHERE x.status IN ({pending}) GROUP BY x.client_id) p ON p.client_id = c.id"
+    ")"
+    " SELECT currency, COUNT(*),"
     " SUM(CASE WHEN avail > 0 THEN 1 ELSE 0 END), SUM(CASE WHEN avail > 0 THEN avail ELSE 0 END),"
     " SUM(CASE WHEN expo > lim THEN 1 ELSE 0 END), SUM(CASE WHEN expo > lim THEN expo ELSE 0 END),"
     " SUM(CASE WHEN expo <= lim AND expo * 1000000 >= %s * lim THEN 1 ELSE 0 END),"
@@ -790,26 +812,7 @@ _CLIENT_TALLIES_SQL = (
     " SUM(CASE WHEN short > 0 THEN 1 ELSE 0 END), SUM(short)"
     " FROM (SELECT currency, lim, expo, short, settle - pend - short AS avail FROM ("
     "  SELECT currency, lim, expo, settle, pend, CASE WHEN need > reserve THEN need - reserve ELSE 0 END AS short"
-    "  FROM ("
-    "   SELECT c.currency, CAST(ROUND(c.credit_limit * 100) AS BIGINT) AS lim,"
-    "    CAST(ROUND(COALESCE(b.factoring, 0) * 100) AS BIGINT) AS expo,"
-    "    CAST(ROUND(COALESCE(b.settlement, 0) * 100) AS BIGINT) AS settle,"
-    "    CAST(ROUND(COALESCE(b.rolling_reserve, 0) * 100) AS BIGINT) AS reserve,"
-    "    COALESCE(p.pend, 0) AS pend,"
-    "    (SELECT CAST(ROUND(COALESCE(SUM(t.amount), 0) * 100) AS BIGINT) FROM ledger_reservetranche t"
-    "     WHERE t.client_id = c.id AND t.due_date > %s AND t.created_on <= %s"
-    "     AND (t.released_on IS NULL OR t.released_on > %s)) AS need"
-    "   FROM clients_client c"
-    "   LEFT JOIN ("
-    "    SELECT a.client_id,"
-    "     SUM(CASE WHEN a.kind = 'factoring' THEN a.balance END) AS factoring,"
-    "     SUM(CASE WHEN a.kind = 'settlement' THEN a.balance END) AS settlement,"
-    "     SUM(CASE WHEN a.kind = 'rolling_reserve' THEN a.balance END) AS rolling_reserve"
-    "    FROM ledger_account a WHERE a.client_id IS NOT NULL GROUP BY a.client_id"
-    "   ) b ON b.client_id = c.id"
-    "   LEFT JOIN (SELECT x.client_id, CAST(ROUND(SUM(x.amount) * 100) AS BIGINT) AS pend FROM payouts_payout x"
-    "    WHERE x.status IN ({pending}) GROUP BY x.client_id) p ON p.client_id = c.id"
-    "  ) s0"
+    "  FROM s0"
     " ) s1) s2 GROUP BY currency"
 )
 
@@ -820,7 +823,7 @@ def _client_tallies_fast(as_of: datetime.date, level_micro: int) -> dict[str, di
     day = connection.ops.adapt_datefield_value(as_of)
     sql = _CLIENT_TALLIES_SQL.format(pending=", ".join(["%s"] * len(PENDING_STATUSES)))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [level_micro, level_micro, day, day, day, *[str(s) for s in PENDING_STATUSES]])
+        cursor.execute(sql, [day, day, day, *[str(s) for s in PENDING_STATUSES], level_micro, level_micro])
         rows = cursor.fetchall()
     return {r[0]: dict(zip(_TALLY_COLUMNS, (int(v or 0) for v in r[1:]), strict=True)) for r in rows}
 
