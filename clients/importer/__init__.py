@@ -250,6 +250,8 @@ def _run(book, file_size, result, *, user, dry_run, progress, batch, started, st
             except LedgerError as exc:
                 raise _Failed(_ledger_errors(exc, unbooked, sheets["Transactions"])) from None
             touched = writer.touched_clients
+            if not dry_run:
+                _store_loan_schedules()
             result.entries_booked = booked  # each new transaction is one entry (or the import failed)
             if progress:
                 progress("booking", booked, booked)
@@ -356,6 +358,14 @@ def _finish(result: ImportResult, batch: ImportBatch | None, started: float) -> 
         _record(batch, result, started)
     result.batch = batch
     return result
+
+
+def _store_loan_schedules() -> None:
+    """Store the schedules of the loans this import added or changed, in its transaction (the portfolio
+    pages read stored schedules; without this the first page after an import would write them)."""
+    from portfolio.services import refresh_schedules
+
+    refresh_schedules()
 
 
 def _evaluate_alerts(client_pks: set[int]) -> None:

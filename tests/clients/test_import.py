@@ -9,7 +9,9 @@ from clients.importer import import_workbook
 from clients.models import Client, Debtor, ImportBatch, Partner, Receivable, Transaction
 from ledger.models import Account, JournalEntry, Posting, ReserveTranche
 from payouts.models import Payout
-from portfolio.models import Loan
+from portfolio.models import Loan, LoanInstalment
+from portfolio.schedule import loan_schedule
+from portfolio.services import stale_loans
 from tests.clients.workbooks import base_sheets, set_cell, workbook_bytes, write_workbook
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +136,25 @@ def test_changed_reference_rows_update(tmp_path):
     assert Debtor.objects.get(debtor_id="D2").name == "Debtor Two SA"
     assert Payout.objects.get(payout_id="PO2").amount == Decimal("150.00")
     assert Receivable.objects.get(receivable_id="R2").due_date == datetime.date(2026, 3, 20)
+
+
+def test_the_import_stores_its_loans_schedules(tmp_path):
+    sheets = base_sheets()
+    assert run(tmp_path, sheets, dry_run=True).ok
+    assert not LoanInstalment.objects.exists()
+    assert run(tmp_path, sheets).ok
+    loans = list(Loan.objects.all())
+    assert loans and not stale_loans().exists()
+    for loan in loans:  # the stored rows are the loan's schedule, period by period
+        stored = list(loan.instalments.order_by("seq").values_list("date", "principal", "interest"))
+        assert stored == [(p.date, p.principal, p.interest) for p in loan_schedule(loan)]
+    first = Loan.objects.get(source_row=2)
+    term = first.term_months
+    set_cell(sheets, "Loans", 2, "term_months", term + 6)  # a changed loan: its schedule is stored again
+    assert run(tmp_path, sheets, name="v2.xlsx").ok
+    first.refresh_from_db()
+    assert not stale_loans().exists()
+    assert first.term_months == term + 6 == first.instalments.count()
 
 
 def test_dry_run_writes_nothing(tmp_path):
