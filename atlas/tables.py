@@ -50,6 +50,29 @@ EXPORT_FORMATS = ("csv", "xlsx")
 EXPORT_PARAM = "export"
 
 
+class LazyRows:
+    """Table data whose rows are built only for the slice asked for (a page, or everything for an export),
+    each slice built once: django-tables2's paginator and the table ask for the same page more than once.
+    Subclasses give ``__len__`` and ``_build(key: slice) -> list``."""
+
+    def __init__(self):
+        self._pages: dict = {}
+
+    def __iter__(self):
+        return iter(self[0 : len(self)])
+
+    def __getitem__(self, key):
+        if not isinstance(key, slice):
+            return self[key : key + 1][0]
+        cache_key = (key.start, key.stop)
+        if cache_key not in self._pages:
+            self._pages[cache_key] = self._build(key)
+        return self._pages[cache_key]
+
+    def _build(self, key: slice) -> list:
+        raise NotImplementedError
+
+
 class AtlasTable(tables.Table):
     """Base table: Bootstrap classes, shared template, sensible pagination."""
 

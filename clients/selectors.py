@@ -16,6 +16,7 @@ from django_tables2.data import TableListData
 
 from atlas.models import AuditEvent
 from atlas.money import ZERO, round_ratio
+from atlas.tables import LazyRows
 from clients.filters import BAND_OK, BAND_OVER, BAND_WARNING
 from clients.models import Client, Receivable
 from ledger.models import CLIENT_KINDS, Account, ReserveTranche
@@ -123,36 +124,28 @@ def client_list_rows(
 SQL_SORTS = {"client_id", "name", "currency", "status", "credit_limit"}
 
 
-class _PageRows:
+class _PageRows(LazyRows):
     """The filtered clients as list rows, figures computed only for the rows a slice asks for (a page)."""
 
     def __init__(self, queryset: QuerySet[Client], as_of: datetime.date | None):
+        super().__init__()
         self.queryset = queryset.select_related("partner")
         self.as_of = as_of
         self._len: int | None = None
-        self._pages: dict = {}
 
     def __len__(self) -> int:
         if self._len is None:
             self._len = self.queryset.count()
         return self._len
 
-    def __iter__(self):
-        return iter(self[0 : len(self)])
-
-    def __getitem__(self, key):
-        if not isinstance(key, slice):
-            return self[key : key + 1][0]
-        cache_key = (key.start, key.stop)
-        if cache_key not in self._pages:  # the paginator and the table ask for the same page more than once
-            clients = list(self.queryset[key])
-            figures = client_figures(clients, as_of=self.as_of) if clients else {}
-            level = warning_level()
-            self._pages[cache_key] = [
-                ClientRow(client=c, figures=figures[c.pk], band=exposure_band(figures[c.pk].exposure_ratio, level))
-                for c in clients
-            ]
-        return self._pages[cache_key]
+    def _build(self, key: slice) -> list[ClientRow]:
+        clients = list(self.queryset[key])
+        figures = client_figures(clients, as_of=self.as_of) if clients else {}
+        level = warning_level()
+        return [
+            ClientRow(client=c, figures=figures[c.pk], band=exposure_band(figures[c.pk].exposure_ratio, level))
+            for c in clients
+        ]
 
     def sort(self, key=None, reverse=False):  # ordered in SQL by ClientPageData.order_by
         pass

@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django_tables2.data import TableListData
 
 from atlas.money import fmt, round_ratio
-from atlas.tables import AtlasTable, MoneyColumn, RatioColumn, StatusColumn
+from atlas.tables import AtlasTable, LazyRows, MoneyColumn, RatioColumn, StatusColumn
 from risk.models import Alert
 from risk.selectors import ClientSummary, DebtorShare, Portfolio, client_risk
 
@@ -63,32 +63,22 @@ class RiskClientRow:
         return self.summary.client_id
 
 
-class _Rows:
+class _Rows(LazyRows):
     """The filtered summaries, rows built only for the slice asked for (a page, or all for an export)."""
 
     def __init__(self, summaries: list[ClientSummary], as_of: datetime.date, policy, all_clients: bool, fast: bool):
+        super().__init__()
         self.summaries = summaries
         self.as_of = as_of
         self.policy = policy
         self.fast = fast
         self.all_clients = all_clients  # no filter: an export reads every client's receivables at once
-        self._pages: dict = {}
 
     def __len__(self) -> int:
         return len(self.summaries)
 
-    def __iter__(self):
-        return iter(self[0 : len(self)])
-
-    def __getitem__(self, key):
-        if not isinstance(key, slice):
-            return self[key : key + 1][0]
-        cache_key = (key.start, key.stop)
-        if cache_key not in self._pages:
-            self._pages[cache_key] = self._build(self.summaries[key])
-        return self._pages[cache_key]
-
-    def _build(self, chosen: list[ClientSummary]) -> list[RiskClientRow]:
+    def _build(self, key: slice) -> list[RiskClientRow]:
+        chosen = self.summaries[key]
         if not chosen:
             return []
         pks = [s.pk for s in chosen]

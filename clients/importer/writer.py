@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from clients.importer.validate import SheetPlan
+from clients.importer.validate import FIELDS, SheetPlan
 from clients.models import Client, Debtor, ImportBatch, Partner, Receivable, Transaction
 from ledger.bulk import insert_rows
 from payouts.models import Payout, PayoutStatus
@@ -259,18 +259,5 @@ class Writer:
             self.touched_clients |= set(Payout.objects.filter(pk__in=new.values()).values_list("client_id", flat=True))
 
 
-CLIENT_COLS = [
-    "name",
-    "country",
-    "currency",
-    "status",
-    "credit_limit",
-    "advance_rate",
-    "reserve_rate",
-    "reserve_hold_days",
-    "fee_rate",
-    "iban",
-    "bic",
-    "partner_reserve_rate",
-]
+CLIENT_COLS = [f for f in FIELDS["Clients"] if f != "partner_id"]  # the partner is written as an object
 TXN_FIELDS = ["txn_id", "date", "client_id", "type", "amount", "currency", "receivable_id", "reference", "source_row"]
