@@ -50,7 +50,9 @@ _PASS_THROUGH = (
 )
 
 
-def insert_rows(model, fields: list[str], rows, *, returning: bool = False, now=None) -> list[int]:
+def insert_rows(
+    model, fields: list[str], rows, *, returning: bool = False, now=None, fixed_sizes: bool = False
+) -> list[int]:
     """INSERT many rows of ``model`` without building model instances; return their pks if asked.
 
     ``rows`` are tuples in ``fields`` order (attnames: ``client_id``, not ``client``). Concrete
@@ -61,6 +63,10 @@ def insert_rows(model, fields: list[str], rows, *, returning: bool = False, now=
     ``bulk_create`` relies on). ``bulk_create`` spends most of a large import compiling SQL
     per object; this is the same statement without that overhead. No signals, no ``save()``:
     callers must validate first, like ``bulk_create``.
+
+    ``fixed_sizes``: multi-row statements of a few sizes only (the batch size, then tenths of it): SQLite
+    keeps every distinct statement text prepared, and one per remainder size of every chunk of a large
+    import held tens of MB. Off by default, so a caller's statement count stays one per batch.
     """
     meta = model._meta
     by_attname = {f.attname: f for f in meta.concrete_fields}
@@ -121,8 +127,8 @@ def insert_rows(model, fields: list[str], rows, *, returning: bool = False, now=
             )
         return _pg_copy(meta, columns, values, len(rows), returning=returning)
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_batch):
-            batch = rows[start : start + per_batch]
+        for start, end in _spans(len(rows), per_batch, fixed_sizes):
+            batch = rows[start:end]
             params: list = []
             for row in batch:
                 if plain:
@@ -137,6 +143,19 @@ def insert_rows(model, fields: list[str], rows, *, returning: bool = False, now=
             else:
                 cursor.execute(sql, params)
     return pks
+
+
+def _spans(n: int, per_batch: int, fixed_sizes: bool):
+    """``(start, end)`` of each statement's rows: ``per_batch`` at a time, the last one shorter; with
+    ``fixed_sizes`` the rest is split into statements of per_batch / 10, / 100, … rows instead."""
+    start, size = 0, per_batch
+    while start < n:
+        if fixed_sizes:
+            while size > n - start:
+                size = max(1, size // 10)
+        end = min(n, start + size)
+        yield start, end
+        start = end
 
 
 def update_rows(model, fields: list[str], objs) -> None:

@@ -162,28 +162,6 @@ def _lock_accounts(account_pks) -> dict[int, Account]:
     return {a.pk: a for a in rows}
 
 
-INSERT_BATCH = 1000  # rows per multi-row INSERT statement of ledger.bulk.insert_rows
-
-
-def _insert(model, fields: list[str], rows: list, *, returning: bool = False, now=None) -> list[int]:
-    """:func:`ledger.bulk.insert_rows` in statements of four sizes only (1,000, 100, 10 and 1 rows).
-    SQLite keeps every distinct statement text prepared (128 of them); one per remainder size of
-    every chunk of a large import held tens of MB of prepared multi-row INSERTs."""
-    from django.db import connection
-
-    if connection.vendor != "sqlite":  # PostgreSQL copies all rows at once
-        return insert_rows(model, fields, rows, returning=returning, now=now)
-    pks: list[int] = []
-    start, size = 0, INSERT_BATCH
-    while start < len(rows):
-        while size > len(rows) - start:
-            size //= 10
-        end = len(rows) - (len(rows) - start) % size
-        pks += insert_rows(model, fields, rows[start:end], returning=returning, now=now)
-        start = end
-    return pks
-
-
 def _write(
     specs: list[EntrySpec],
     locked: dict[int, Account] | None = None,
@@ -194,11 +172,10 @@ def _write(
 ) -> list[JournalEntry]:
     """Insert entries and postings, maintain balances. Call inside ``transaction.atomic``.
     ``instances=False``: return ``[]`` (the caller needs no entry objects). ``fixed_sizes``: INSERT
-    statements of a few sizes only (:func:`_insert`; a large import's chunks), else one per batch.
+    statements of a few sizes only (``ledger.bulk.insert_rows(fixed_sizes=True)``; a large import's chunks).
     ``touched_accounts``: do not write the account rows; add their pks to this set (the caller writes
     the balances of ``locked`` once, in the same transaction: a large import would otherwise rewrite
     each account row once per chunk, leaving PostgreSQL hundreds of thousands of dead row versions)."""
-    insert = _insert if fixed_sizes else insert_rows
     if not specs:
         return []
     for spec in specs:
@@ -236,7 +213,9 @@ def _write(
         for s in specs
     ]
     created_at = timezone.now()
-    entry_pks = insert(JournalEntry, entry_fields, entry_rows, returning=True, now=created_at)
+    entry_pks = insert_rows(
+        JournalEntry, entry_fields, entry_rows, returning=True, now=created_at, fixed_sizes=fixed_sizes
+    )
     postings = []
     touched = set()
     for entry_pk, spec in zip(entry_pks, specs, strict=True):
@@ -247,7 +226,12 @@ def _write(
             acct.posting_count += 1
             touched.add(acct.pk)
             postings.append((entry_pk, acct.pk, side, amount, date, acct.balance))
-    insert(Posting, ["entry_id", "account_id", "side", "amount", "date", "balance_after"], postings)
+    insert_rows(
+        Posting,
+        ["entry_id", "account_id", "side", "amount", "date", "balance_after"],
+        postings,
+        fixed_sizes=fixed_sizes,
+    )
     entries = (
         [
             instance(JournalEntry, {"id": pk, "created_at": created_at, **dict(zip(entry_fields, row, strict=True))})
@@ -437,7 +421,7 @@ class TransactionBooker:
 
     def __init__(self, *, keep_entries: bool = True, fixed_sizes: bool = False, fresh: bool = False):
         self.keep_entries = keep_entries
-        self.fixed_sizes = fixed_sizes  # INSERTs of a few statement sizes (a large import: see _insert)
+        self.fixed_sizes = fixed_sizes  # INSERTs of a few statement sizes (a large import: ledger.bulk.insert_rows)
         self.fresh = fresh  # the transactions were just inserted by the caller: none can be booked yet
         self.touched_accounts: set[int] = set()  # balances kept in ``locked``, written once by finish()
         self.clients: dict[int, Client] = {}
@@ -521,10 +505,11 @@ class TransactionBooker:
                 touched_accounts=self.touched_accounts,
             )
         )
-        (_insert if self.fixed_sizes else insert_rows)(
+        insert_rows(
             ReserveTranche,
             ["client_id", "transaction_id", "amount", "currency", "created_on", "due_date"],
             self.tranches,
+            fixed_sizes=self.fixed_sizes,
         )
         self.specs.clear()
         self.tranches.clear()
