@@ -181,7 +181,8 @@ def manual_match(request, pk: int):
             form.add_error(None, exc.message)
         else:
             messages.success(
-                request, f"Line {line.pk}: match to {what} requested; it waits for a second person to approve it."
+                request,
+                f"Line {line.entry_index}: match to {what} requested; it waits for a second person to approve it.",
             )
             return redirect("reconciliation:statement", pk=line.statement_id)
     return _show_errors(request, line.statement, bad_line=line.pk, bad_form=form)
