@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install run test lint format bench bench-smoke loadtest demo-workbook clean
+.PHONY: install run test fuzz lint format bench bench-smoke loadtest demo-workbook clean
 
 $(VENV)/.installed: requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -26,6 +26,9 @@ run: install
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
+
+fuzz: install  ## the property and fuzz tests with new random examples each run (`make test` repeats fixed ones)
+	HYPOTHESIS_PROFILE=explore $(VENV)/bin/pytest $$(grep -rl --include='test_*.py' '@given' tests)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -2,12 +2,20 @@ import os
 import shutil
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from atlas.roles import ROLES
 from tests.factories import UserFactory
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 IS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+
+# Property and fuzz tests: `make test` (and so CI) draws the same examples every run, so a red build always
+# names a change, never a lucky seed. `make fuzz` explores new random examples (HYPOTHESIS_PROFILE=explore);
+# a failure it finds prints its reproduction and becomes a fixed example or a fix.
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False, database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(autouse=True)

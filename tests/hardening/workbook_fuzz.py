@@ -7,9 +7,11 @@ from __future__ import annotations
 import datetime
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from clients.importer.reader import column_letter
@@ -254,6 +256,14 @@ def zip_bomb(unpacked: int) -> bytes:
     return out.getvalue()
 
 
+def _inflate(compressed) -> bytes | None:
+    """The member's bytes as a zip reader gets them, or None when the deflate stream is broken."""
+    try:
+        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(bytes(compressed))
+    except zlib.error:
+        return None
+
+
 @st.composite
 def bad_file(draw) -> Case:
     kind = draw(
@@ -272,15 +282,19 @@ def bad_file(draw) -> Case:
     elif kind == "no workbook":
         raw = _rezip(BASE_BYTES, drop=("xl/workbook.xml",))
     elif kind == "corrupt member":
-        # flip bytes inside the compressed data of one sheet (its CRC no longer matches)
+        # flip bytes inside the compressed data of one sheet so that it no longer inflates to the same
+        # sheet (its CRC no longer matches, or the deflate stream breaks). Flipping only the bits after the
+        # last output byte (the end-of-block code) leaves the sheet intact: not a corrupt workbook, skipped.
         data = bytearray(BASE_BYTES)
         info = zipfile.ZipFile(io.BytesIO(BASE_BYTES)).getinfo(draw(st.sampled_from(SHEET_MEMBERS)))
         name_len = int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little")
         extra_len = int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")
         begin = info.header_offset + 30 + name_len + extra_len
-        start = draw(st.integers(begin, begin + info.compress_size - 1))
-        for i in range(start, min(start + draw(st.integers(1, 16)), begin + info.compress_size)):
+        end = begin + info.compress_size
+        start = draw(st.integers(begin, end - 1))
+        for i in range(start, min(start + draw(st.integers(1, 16)), end)):
             data[i] ^= 0xFF
+        assume(_inflate(data[begin:end]) != _inflate(BASE_BYTES[begin:end]))
         raw = bytes(data)
     else:
         raw = b"PK\x03\x04" + draw(st.binary(min_size=0, max_size=500))
