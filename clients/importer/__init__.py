@@ -306,11 +306,17 @@ def _import_cache():
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
+# The lookups below filter by the unique key alone and compare the batch in Python: with both in
+# the WHERE clause SQLite (no statistics on a fresh book) walks the import-batch index, i.e. every
+# row this import wrote so far, once per chunk (quadratic: ≈ 20 s of an L import).
+
+
 def _written_rows(model, key: str, batch: ImportBatch):
     """``ids → {id: source_row}`` of the records of ``model`` this import inserted (unique ``key``)."""
 
     def lookup(ids) -> dict:
-        return dict(model.objects.filter(import_batch=batch, **{f"{key}__in": ids}).values_list(key, "source_row"))
+        rows = model.objects.filter(**{f"{key}__in": ids}).values_list(key, "source_row", "import_batch_id")
+        return {value: source_row for value, source_row, batch_pk in rows if batch_pk == batch.pk}
 
     return lookup
 
@@ -319,10 +325,10 @@ def _written_receivables(batch: ImportBatch):
     """``receivable_ids → {receivable_id: (client_id, pk)}`` of the receivables this import inserted."""
 
     def lookup(ids) -> dict:
-        rows = Receivable.objects.filter(import_batch=batch, receivable_id__in=list(ids)).values_list(
-            "receivable_id", "client__client_id", "pk"
+        rows = Receivable.objects.filter(receivable_id__in=list(ids)).values_list(
+            "receivable_id", "client__client_id", "pk", "import_batch_id"
         )
-        return {rid: (client_id, pk) for rid, client_id, pk in rows}
+        return {rid: (client_id, pk) for rid, client_id, pk, batch_pk in rows if batch_pk == batch.pk}
 
     return lookup
 
