@@ -255,8 +255,10 @@ def _excel_datetime(serial: float, is_1904: bool):
 
 def _text(element) -> str:
     """A string item (``<si>`` or ``<is>``): its ``<t>`` and rich-text runs' ``<t>``, no phonetic runs."""
-    if len(element) == 1 and element[0].tag == _T:
-        return element[0].text or ""
+    if len(element) == 1:
+        only = element[0]
+        if only.tag == _T:
+            return only.text or ""
     parts = []
     for child in element:
         if child.tag == _T:
@@ -409,7 +411,11 @@ class XlsxBook:
                             col += 1
                         t = c.get("t")
                         if t == "inlineStr":
-                            value = _text(c[0]) if len(c) and c[0].tag == _IS else ""
+                            value = ""
+                            if len(c):
+                                first = c[0]
+                                if first.tag == _IS:
+                                    value = _text(first)
                         else:
                             v = None
                             for child in c:

@@ -24,6 +24,7 @@ class CellError(ValueError):
 ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 RATE_PLACES = 6  # clients.models.RATE
+TOO_LARGE = Decimal("1e16")  # amounts from here on are refused
 
 
 def is_blank(value) -> bool:
@@ -114,17 +115,17 @@ def amount_parser(*, sign: str = "positive"):
     def parse(value, name: str, ctx=None) -> Decimal:
         number = parse_number(value, name)
         currency = (ctx or {}).get("currency") or "EUR"
-        places = MINOR_UNITS.get(currency, 2)
-        q = quantum(currency)
-        if abs(number) >= Decimal("1e16"):  # first: quantizing a huge number raises InvalidOperation
+        if abs(number) >= TOO_LARGE:  # first: quantizing a huge number raises InvalidOperation
             raise CellError(f"{name} '{show(value)}' is too large")
-        if number != number.quantize(q):
+        rounded = number.quantize(quantum(currency))
+        if number != rounded:
+            places = MINOR_UNITS.get(currency, 2)
             raise CellError(f"{name} '{show(value)}' has more than {places} decimal places for {currency}")
         if sign == "positive" and number <= 0:
             raise CellError(f"{name} '{show(value)}' must be greater than zero")
         if sign == "nonzero" and number == 0:
             raise CellError(f"{name} must not be zero")
-        return number.quantize(q)
+        return rounded
 
     return parse
 

@@ -8,6 +8,7 @@ Transactions sheet's chunks return the new transactions (saved, with pks) for bo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,13 +28,20 @@ def _prov(row, sheet: str, batch: ImportBatch) -> dict:
     return {"import_batch_id": batch.pk, "source_sheet": sheet, "source_row": row.number}
 
 
+@functools.cache
+def _relations(model) -> dict[str, str]:
+    """A model's relation field names → their attnames (``client`` → ``client_id``)."""
+    return {f.name: f.attname for f in model._meta.concrete_fields if f.is_relation and f.attname != f.name}
+
+
 def _attnames(model, values: dict) -> dict:
     """Field names → column attnames; model instances → their pks (for :func:`insert_rows`)."""
+    relations = _relations(model)
     out = {}
     for name, value in values.items():
-        field = model._meta.get_field(name)
-        if field.is_relation and field.attname != name:
-            name, value = field.attname, getattr(value, "pk", value)
+        attname = relations.get(name)
+        if attname is not None:
+            name, value = attname, getattr(value, "pk", value)
         out[name] = value
     return out
 
