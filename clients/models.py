@@ -160,7 +160,8 @@ class Debtor(Provenance):
 
 class Receivable(Provenance):
     receivable_id = models.CharField(max_length=64, unique=True)
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="receivables")
+    # No index of its own: the (client, due_date) index below starts with it.
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="receivables", db_index=False)
     debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="receivables")
     invoice_number = models.CharField(max_length=64)
     issue_date = models.DateField()
@@ -210,7 +211,8 @@ class Transaction(Provenance):
 
     txn_id = models.CharField(max_length=64, unique=True)
     date = models.DateField(db_index=True)
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="transactions")
+    # No index of its own: the (client, date) index below starts with it.
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="transactions", db_index=False)
     type = models.CharField(max_length=32, choices=Type.choices)
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, choices=Currency.choices)
