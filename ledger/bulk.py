@@ -4,8 +4,9 @@
 :mod:`clients.importer.writer`; :func:`instance` builds a saved model instance from column values.
 Callers validate first, as with ``bulk_create``.
 
-- SQLite: multi-row ``INSERT … VALUES … RETURNING id`` and one prepared ``UPDATE`` per row
-  (``executemany``).
+- SQLite: multi-row ``INSERT … VALUES … RETURNING id`` on the driver's own cursor with its ``?``
+  placeholders (Django's cursor rewrites each ``%s`` of every statement: a tenth of the booking time
+  of a large import), and one prepared ``UPDATE`` per row (``executemany``).
 - PostgreSQL: ``COPY … FROM STDIN`` (psycopg 3 ``cursor.copy``); when the ids are needed they are
   drawn from the table's sequence first (one ``SELECT nextval(…) FROM generate_series(1, n)``) and
   copied with the rows. Changed rows are written with one ``UPDATE … FROM unnest(…)`` per chunk.
@@ -126,7 +127,13 @@ def insert_rows(
                 for row in rows
             )
         return _pg_copy(meta, columns, values, len(rows), returning=returning)
-    with connection.cursor() as cursor:
+    sqlite = connection.vendor == "sqlite"
+    if sqlite:  # the driver's own cursor and placeholders: Django's rewrites every "%s" of each statement
+        one = one.replace("%s", "?")
+    returning_sql = " RETURNING " + connection.ops.quote_name(meta.pk.column) if returning else ""
+    connection.validate_no_broken_transaction()
+    with connection.cursor() as wrapper, connection.wrap_database_errors:  # driver errors → django.db errors
+        cursor = connection.connection.cursor() if sqlite else wrapper
         for start, end in _spans(len(rows), per_batch, fixed_sizes):
             batch = rows[start:end]
             params: list = []
@@ -136,12 +143,13 @@ def insert_rows(
                 else:
                     params.extend(v if c is None or v is None else c(v) for c, v in zip(converters, row, strict=True))
                 params.extend(extra)
-            sql = f"INSERT INTO {table} ({column_sql}) VALUES " + ", ".join([one] * len(batch))  # noqa: S608
+            sql = f"INSERT INTO {table} ({column_sql}) VALUES " + ", ".join([one] * len(batch)) + returning_sql  # noqa: S608
+            started = time.monotonic()
+            cursor.execute(sql, params)
             if returning:
-                cursor.execute(sql + " RETURNING " + connection.ops.quote_name(meta.pk.column), params)
                 pks.extend(r[0] for r in cursor.fetchall())
-            else:
-                cursor.execute(sql, params)
+            if sqlite:
+                _log(f"INSERT INTO {table} ({column_sql}) VALUES …{returning_sql}", started, len(batch))  # noqa: S608
     return pks
 
 
@@ -189,7 +197,7 @@ _sequences: dict[str, str] = {}
 
 
 def _log(sql: str, started: float, rows: int) -> None:
-    """Record a statement run on the raw psycopg cursor as Django records its own (query counts)."""
+    """Record a statement run on the driver's own cursor as Django records its own (query counts)."""
     if connection.queries_logged:
         connection.queries_log.append({"sql": f"{sql} -- {rows} rows", "time": f"{time.monotonic() - started:.3f}"})
 

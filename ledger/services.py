@@ -45,7 +45,7 @@ from ledger.models import (
     Side,
     SourceType,
 )
-from ledger.rules import BookState, ClientTerms, ReceivableState, RuleError, legs_for
+from ledger.rules import BookState, C, ClientTerms, D, ReceivableState, RuleError, legs_for
 
 logger = logging.getLogger("atlas.ledger")
 
@@ -137,23 +137,26 @@ def _signed(account: Account, side: str, amount: Decimal) -> Decimal:
     return amount if side == account.normal_side else -amount
 
 
-def _check_balanced(spec: EntrySpec) -> None:
-    if len(spec.legs) < 2:
-        raise LedgerError(f"entry {spec.source_type}:{spec.source_key} needs at least two postings")
+def _check_balanced(legs: list, currency: str, source: str) -> Decimal:
+    """Refuse an entry (``source`` names it) of fewer than two legs, a leg ≤ 0 or in another currency,
+    or debits ≠ credits; return its debits."""
+    if len(legs) < 2:
+        raise LedgerError(f"entry {source} needs at least two postings")
     debit = credit = ZERO
-    for account, side, amount in spec.legs:
+    for account, side, amount in legs:
         if amount <= 0:
             raise LedgerError(f"posting amounts must be > 0 (got {amount})")
-        if account.currency != spec.currency:
-            raise LedgerError(f"account {account} is not in the entry's currency {spec.currency}")
-        if side == Side.DEBIT:
+        if account.currency != currency:
+            raise LedgerError(f"account {account} is not in the entry's currency {currency}")
+        if side == D:
             debit += amount
-        elif side == Side.CREDIT:
+        elif side == C:
             credit += amount
         else:
             raise LedgerError(f"unknown side {side!r}")
     if debit != credit:
-        raise LedgerError(f"unbalanced entry {spec.source_type}:{spec.source_key}: debits {debit} ≠ credits {credit}")
+        raise LedgerError(f"unbalanced entry {source}: debits {debit} ≠ credits {credit}")
+    return debit
 
 
 def _lock_accounts(account_pks) -> dict[int, Account]:
@@ -162,88 +165,90 @@ def _lock_accounts(account_pks) -> dict[int, Account]:
     return {a.pk: a for a in rows}
 
 
+def _post(legs: list, date: datetime.date, touched: set) -> list[tuple]:
+    """Move the balances and posting counts of the (locked) accounts of ``legs``; return each leg's
+    posting row without its entry: ``(account_id, side, amount, date, balance after it)``."""
+    rows = []
+    for acct, side, amount in legs:
+        if side == acct.normal_side:
+            acct.balance += amount
+        else:
+            acct.balance -= amount
+        acct.posting_count += 1
+        touched.add(acct.id)
+        rows.append((acct.id, side, amount, date, acct.balance))
+    return rows
+
+
+ENTRY_FIELDS = [
+    "date",
+    "type",
+    "currency",
+    "client_id",
+    "source_type",
+    "source_key",
+    "transaction_id",
+    "receivable_id",
+    "amount",
+    "description",
+    "reverses_id",
+]
+POSTING_FIELDS = ["entry_id", "account_id", "side", "amount", "date", "balance_after"]
+
+
+def _insert(entry_rows: list[tuple], posting_rows: list[list], *, instances: bool, fixed_sizes: bool) -> list:
+    """Insert entries (rows in :data:`ENTRY_FIELDS` order) and their postings (per entry, rows from
+    :func:`_post`); return the entries as instances, or ``[]`` if not ``instances``."""
+    created_at = timezone.now()
+    entry_pks = insert_rows(
+        JournalEntry, ENTRY_FIELDS, entry_rows, returning=True, now=created_at, fixed_sizes=fixed_sizes
+    )
+    postings = [(pk, *leg) for pk, legs in zip(entry_pks, posting_rows, strict=True) for leg in legs]
+    insert_rows(Posting, POSTING_FIELDS, postings, fixed_sizes=fixed_sizes)
+    if not instances:
+        return []
+    return [
+        instance(JournalEntry, {"id": pk, "created_at": created_at, **dict(zip(ENTRY_FIELDS, row, strict=True))})
+        for pk, row in zip(entry_pks, entry_rows, strict=True)
+    ]
+
+
 def _write(
     specs: list[EntrySpec],
     locked: dict[int, Account] | None = None,
     *,
     instances: bool = True,
-    fixed_sizes: bool = False,
-    touched_accounts: set[int] | None = None,
 ) -> list[JournalEntry]:
     """Insert entries and postings, maintain balances. Call inside ``transaction.atomic``.
-    ``instances=False``: return ``[]`` (the caller needs no entry objects). ``fixed_sizes``: INSERT
-    statements of a few sizes only (``ledger.bulk.insert_rows(fixed_sizes=True)``; a large import's chunks).
-    ``touched_accounts``: do not write the account rows; add their pks to this set (the caller writes
-    the balances of ``locked`` once, in the same transaction: a large import would otherwise rewrite
-    each account row once per chunk, leaving PostgreSQL hundreds of thousands of dead row versions)."""
+    ``instances=False``: return ``[]`` (the caller needs no entry objects)."""
     if not specs:
         return []
     for spec in specs:
         spec.legs = [leg for leg in spec.legs if leg[2] != 0]
-        _check_balanced(spec)
+    debits = [_check_balanced(spec.legs, spec.currency, f"{spec.source_type}:{spec.source_key}") for spec in specs]
     if locked is None:
         locked = _lock_accounts(a.pk for spec in specs for a, _, _ in spec.legs)
-    entry_fields = [
-        "date",
-        "type",
-        "currency",
-        "client_id",
-        "source_type",
-        "source_key",
-        "transaction_id",
-        "receivable_id",
-        "amount",
-        "description",
-        "reverses_id",
-    ]
-    entry_rows = [
-        (
-            s.date,
-            s.type,
-            s.currency,
-            s.client_id,
-            s.source_type,
-            s.source_key,
-            s.transaction_id,
-            s.receivable_id,
-            sum((amt for _, side, amt in s.legs if side == Side.DEBIT), ZERO),
-            s.description[:255],
-            s.reverses_id,
+    touched: set[int] = set()
+    entry_rows, posting_rows = [], []
+    for spec, debit in zip(specs, debits, strict=True):
+        posting_rows.append(_post([(locked[a.pk], side, amt) for a, side, amt in spec.legs], spec.date, touched))
+        entry_rows.append(
+            (
+                spec.date,
+                spec.type,
+                spec.currency,
+                spec.client_id,
+                spec.source_type,
+                spec.source_key,
+                spec.transaction_id,
+                spec.receivable_id,
+                debit,
+                spec.description[:255],
+                spec.reverses_id,
+            )
         )
-        for s in specs
-    ]
-    created_at = timezone.now()
-    entry_pks = insert_rows(
-        JournalEntry, entry_fields, entry_rows, returning=True, now=created_at, fixed_sizes=fixed_sizes
-    )
-    postings = []
-    touched = set()
-    for entry_pk, spec in zip(entry_pks, specs, strict=True):
-        date = spec.date
-        for account, side, amount in spec.legs:
-            acct = locked[account.pk]
-            acct.balance += amount if side == acct.normal_side else -amount
-            acct.posting_count += 1
-            touched.add(acct.pk)
-            postings.append((entry_pk, acct.pk, side, amount, date, acct.balance))
-    insert_rows(
-        Posting,
-        ["entry_id", "account_id", "side", "amount", "date", "balance_after"],
-        postings,
-        fixed_sizes=fixed_sizes,
-    )
-    entries = (
-        [
-            instance(JournalEntry, {"id": pk, "created_at": created_at, **dict(zip(entry_fields, row, strict=True))})
-            for pk, row in zip(entry_pks, entry_rows, strict=True)
-        ]
-        if instances
-        else []
-    )
-    if touched_accounts is None:
-        update_rows(Account, ["balance", "posting_count"], [locked[pk] for pk in sorted(touched)])
-    else:
-        touched_accounts |= touched
+    entries = _insert(entry_rows, posting_rows, instances=instances, fixed_sizes=False)
+    update_rows(Account, ["balance", "posting_count"], [locked[pk] for pk in sorted(touched)])
     for spec in specs:
         for account, _, _ in spec.legs:
             fresh = locked[account.pk]
@@ -423,16 +428,16 @@ class TransactionBooker:
         self.keep_entries = keep_entries
         self.fixed_sizes = fixed_sizes  # INSERTs of a few statement sizes (a large import: ledger.bulk.insert_rows)
         self.fresh = fresh  # the transactions were just inserted by the caller: none can be booked yet
-        self.touched_accounts: set[int] = set()  # balances kept in ``locked``, written once by finish()
+        self.touched_accounts: set[int] = set()  # balances kept in the locked accounts, written once by finish()
         self.clients: dict[int, Client] = {}
-        self.client_accts: dict = {}
-        self.house_accts: dict = {}
-        self.locked: dict[int, Account] = {}
+        self.terms: dict[int, ClientTerms] = {}
+        self.accounts: dict = {}  # rule account key ("c", client pk, kind) / ("h", currency, kind) → locked Account
         self.rstates: dict[int, _RecState] = {}
-        self.state = BookState()
+        self.state = BookState(balances=_Balances(self.accounts))
         self.problems: list[tuple] = []
         self.refused: dict = {}
-        self.specs: list[EntrySpec] = []
+        self.entry_rows: list[tuple] = []  # written every BOOK_CHUNK entries (ENTRY_FIELDS order)
+        self.posting_rows: list[list] = []  # per entry, from _post
         self.tranches: list[tuple] = []
         self.entries: list[JournalEntry] = []
         self.count = 0
@@ -448,18 +453,13 @@ class TransactionBooker:
             return
         clients = {c.pk: c for c in Client.objects.filter(pk__in=pks)}
         accts, house = ensure_accounts(clients.values())
-        fresh = [a.pk for a in (*accts.values(), *house.values()) if a.pk not in self.locked]
-        self.locked.update(_lock_accounts(fresh))
-        balances = self.state.balances
-        for (client_pk, kind), a in accts.items():
-            if (client_pk, kind) not in self.client_accts:
-                self.client_accts[(client_pk, kind)] = a
-                balances[("c", client_pk, kind)] = self.locked[a.pk].balance
-        for (cur, kind), a in house.items():
-            if (cur, kind) not in self.house_accts:
-                self.house_accts[(cur, kind)] = a
-                balances[("h", cur, kind)] = self.locked[a.pk].balance
+        keys = {("c", *k): a.pk for k, a in accts.items()} | {("h", *k): a.pk for k, a in house.items()}
+        keys = {key: pk for key, pk in keys.items() if key not in self.accounts}
+        locked = _lock_accounts(keys.values())
+        self.accounts.update((key, locked[pk]) for key, pk in keys.items())
         self.clients.update(clients)
+        for c in clients.values():
+            self.terms[c.pk] = ClientTerms(c.currency, c.reserve_rate, c.reserve_hold_days)
 
     def _zero(self, value: Decimal) -> Decimal:
         """One shared object per zero of a scale (a large import loads 100,000 receivables at 0.00)."""
@@ -497,13 +497,7 @@ class TransactionBooker:
 
     def _flush(self) -> None:
         self.entries.extend(
-            _write(
-                self.specs,
-                self.locked,
-                instances=self.keep_entries,
-                fixed_sizes=self.fixed_sizes,
-                touched_accounts=self.touched_accounts,
-            )
+            _insert(self.entry_rows, self.posting_rows, instances=self.keep_entries, fixed_sizes=self.fixed_sizes)
         )
         insert_rows(
             ReserveTranche,
@@ -511,7 +505,8 @@ class TransactionBooker:
             self.tranches,
             fixed_sizes=self.fixed_sizes,
         )
-        self.specs.clear()
+        self.entry_rows.clear()
+        self.posting_rows.clear()
         self.tranches.clear()
 
     def add(self, txns) -> None:
@@ -529,30 +524,24 @@ class TransactionBooker:
         if not txns:
             return
         self._load(txns)
-        clients, rstates, state = self.clients, self.rstates, self.state
-        client_accts, house_accts, locked = self.client_accts, self.house_accts, self.locked
-        problems, specs, tranches = self.problems, self.specs, self.tranches
-
-        def account_for(key) -> Account:
-            kind = key[2]
-            if key[0] == "c":
-                return locked[client_accts[(key[1], kind)].pk]
-            return locked[house_accts[(key[1], kind)].pk]
-
+        clients, terms, rstates, state, accounts = self.clients, self.terms, self.rstates, self.state, self.accounts
+        problems, entry_rows, posting_rows, tranches = self.problems, self.entry_rows, self.posting_rows, self.tranches
+        touched = self.touched_accounts
         for t in txns:
-            client = clients[t.client_id]
+            client_pk, currency = t.client_id, t.currency
+            client = clients[client_pk]
             rstate = rstates.get(t.receivable_id) if t.receivable_id else None
             try:
-                if t.currency != client.currency:
-                    raise RuleError(f"currency {t.currency} is not the client's currency {client.currency}", "currency")
-                if rstate is not None and rstate.client_pk != t.client_id:
+                if currency != client.currency:
+                    raise RuleError(f"currency {currency} is not the client's currency {client.currency}", "currency")
+                if rstate is not None and rstate.client_pk != client_pk:
                     raise RuleError("the receivable belongs to another client", "receivable_id")
                 outcome = legs_for(
                     type=t.type,
                     amount=t.amount,
                     date=t.date,
-                    client_pk=client.pk,
-                    terms=ClientTerms(client.currency, client.reserve_rate, client.reserve_hold_days),
+                    client_pk=client_pk,
+                    terms=terms[client_pk],
                     receivable=rstate,
                     state=state,
                 )
@@ -560,7 +549,10 @@ class TransactionBooker:
                 problems.append((t.pk, exc.field, exc.message))
                 self.refused[t.pk] = t
                 continue
-            state.apply(outcome, _normal_side)
+            source_key = str(t.pk)
+            legs = [(accounts[key], side, amount) for key, side, amount in outcome.legs]
+            debit = _check_balanced(legs, currency, f"{SourceType.TRANSACTION}:{source_key}")
+            postings = _post(legs, t.date, touched)  # the rule state: balances live in the locked accounts
             for attr, delta in outcome.receivable_delta.items():
                 old = getattr(rstate, attr)
                 # 0.00 + x is x: keep x itself (same value and scale) instead of a new Decimal per receivable
@@ -570,26 +562,29 @@ class TransactionBooker:
             self.count += 1
             if problems:  # nothing more will be written: keep checking without holding entries
                 continue
-            specs.append(
-                EntrySpec(
-                    date=t.date,
-                    type=t.type,
-                    currency=t.currency,
-                    source_type=SourceType.TRANSACTION,
-                    source_key=str(t.pk),
-                    legs=[(account_for(k), side, amt) for k, side, amt in outcome.legs],
-                    client_id=client.pk,
-                    transaction_id=t.pk,
-                    receivable_id=t.receivable_id,
-                    description=t.reference or f"{t.type} {t.txn_id}",
+            entry_rows.append(
+                (
+                    t.date,
+                    t.type,
+                    currency,
+                    client_pk,
+                    SourceType.TRANSACTION,
+                    source_key,
+                    t.pk,
+                    t.receivable_id,
+                    debit,
+                    (t.reference or f"{t.type} {t.txn_id}")[:255],
+                    None,
                 )
             )
+            posting_rows.append(postings)
             if outcome.tranche > 0:
-                tranches.append((client.pk, t.pk, outcome.tranche, t.currency, t.date, outcome.tranche_due))
-            if len(specs) >= BOOK_CHUNK:
+                tranches.append((client_pk, t.pk, outcome.tranche, currency, t.date, outcome.tranche_due))
+            if len(entry_rows) >= BOOK_CHUNK:
                 self._flush()
         if problems:
-            specs.clear()
+            entry_rows.clear()
+            posting_rows.clear()
             tranches.clear()
 
     def finish(self) -> list[JournalEntry]:
@@ -599,7 +594,8 @@ class TransactionBooker:
             exc.transactions = self.refused
             raise exc
         self._flush()
-        update_rows(Account, ["balance", "posting_count"], [self.locked[pk] for pk in sorted(self.touched_accounts)])
+        by_pk = {a.pk: a for a in self.accounts.values()}
+        update_rows(Account, ["balance", "posting_count"], [by_pk[pk] for pk in sorted(self.touched_accounts)])
         self.touched_accounts.clear()
         items = list(self.rstates.items())
         for start in range(0, len(items), BOOK_CHUNK):  # in chunks: 100,000 receivables at once took 20 MB
@@ -609,6 +605,20 @@ class TransactionBooker:
             ]
             update_rows(Receivable, ["advanced", "reduced", "collected", "written_off"], rows)
         return self.entries
+
+
+class _Balances:
+    """The booker's rule state (:attr:`ledger.rules.BookState.balances`) read from its locked accounts,
+    whose balances :func:`_post` moves as each entry is booked (one balance per account, not two)."""
+
+    __slots__ = ("accounts",)
+
+    def __init__(self, accounts: dict):
+        self.accounts = accounts
+
+    def get(self, key, default=ZERO) -> Decimal:
+        account = self.accounts.get(key)
+        return default if account is None else account.balance
 
 
 @dataclass(slots=True)
