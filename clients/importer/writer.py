@@ -98,7 +98,9 @@ class Writer:
             rows = plan.new[start : start + CHUNK]
             dicts = [_attnames(model, {**build(row.values), **_prov(row, sheet, self.batch)}) for row in rows]
             names = sorted({name for d in dicts for name in d})
-            new_pks = insert_rows(model, names, [tuple(d.get(f) for f in names) for d in dicts], returning=True)
+            new_pks = insert_rows(
+                model, names, [tuple(d.get(f) for f in names) for d in dicts], returning=True, fixed_sizes=True
+            )
             for d, pk in zip(dicts, new_pks, strict=True):
                 pks[d[key]] = pk
             self.tick(len(rows))
@@ -209,6 +211,7 @@ class Writer:
                 [*TXN_FIELDS, "import_batch_id", "source_sheet"],
                 [(*t, batch_pk, "Transactions") for t in chunk],
                 returning=True,
+                fixed_sizes=True,  # a few statement texts only: SQLite keeps each one prepared
             )
             new_txns.extend(NewTransaction(pk, *t) for pk, t in zip(pks, chunk, strict=True))
             self.tick(len(chunk))
