@@ -170,3 +170,85 @@ class Alert(models.Model):
     def __str__(self):
         key = f"[{self.key}]" if self.key else ""
         return f"{self.client.client_id} {self.metric}{key} {self.value} ({self.status})"
+
+
+# ----------------------------------------------------------------------- maintained aggregates
+#
+# Totals of the open receivables and of the unreleased reserve tranches, kept by database triggers
+# (risk/migrations/0003_maintained_totals.py) in the same statement as every insert, update or delete of
+# ``clients_receivable`` and ``ledger_reservetranche``, whichever code writes them. Amounts are whole cents;
+# a receivable is open when face − collected − written off > 0 (in cents). The portfolio pages read these
+# few thousand rows instead of the whole book (docs/risk.md "Maintained totals"). Rows whose count fell to
+# 0 stay (amount 0); readers skip them.
+
+
+class OpenByDue(models.Model):
+    """Open receivables per currency, due date and issue date: open amount (cents) and count."""
+
+    currency = models.CharField(max_length=3)
+    due_date = models.DateField()
+    issue_date = models.DateField()
+    amount_c = models.BigIntegerField(default=0)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "due_date", "issue_date"], name="risk_openbydue_key")
+        ]
+
+
+class OpenByPair(models.Model):
+    """Open receivables per client and debtor: open amount (cents) and count (concentration breaches)."""
+
+    client = models.ForeignKey(
+        Client, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    debtor = models.ForeignKey(
+        "clients.Debtor", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    currency = models.CharField(max_length=3)
+    amount_c = models.BigIntegerField(default=0)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "debtor", "currency"], name="risk_openbypair_key")]
+
+
+class OpenByClient(models.Model):
+    """Open receivables per client: open amount (cents) and count, kept from ``OpenByPair`` (the total a
+    debtor's share is taken of)."""
+
+    client = models.OneToOneField(Client, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    amount_c = models.BigIntegerField(default=0)
+    n = models.IntegerField(default=0)
+
+
+class OpenByDebtor(models.Model):
+    """Open receivables per currency and debtor: open amount (cents) and the number of clients with an
+    open receivable on the debtor (pairs with ``n`` > 0), kept from ``OpenByPair`` (top debtors)."""
+
+    currency = models.CharField(max_length=3)
+    debtor = models.ForeignKey(
+        "clients.Debtor", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    amount_c = models.BigIntegerField(default=0)
+    clients = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["currency", "debtor"], name="risk_openbydebtor_key")]
+        indexes = [models.Index(fields=["currency", "amount_c"], name="risk_openbydebtor_amount_idx")]
+
+
+class UnreleasedByDue(models.Model):
+    """Unreleased reserve tranches (no release entry) per currency, due date and creation date."""
+
+    currency = models.CharField(max_length=3)
+    due_date = models.DateField()
+    created_on = models.DateField()
+    amount_c = models.BigIntegerField(default=0)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "due_date", "created_on"], name="risk_unreleasedbydue_key")
+        ]

@@ -645,12 +645,21 @@ _OPEN_WHERE = (
 )
 
 
+_MAINTAINED_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM ledger_journalentry WHERE date > %s)"
+    " OR EXISTS (SELECT 1 FROM clients_transaction WHERE type = %s AND date > %s)"
+    " OR EXISTS (SELECT 1 FROM risk_openbydue WHERE issue_date > %s AND n > 0)"
+)
+
+
 def maintained_at(as_of: datetime.date) -> bool:
-    """True when the maintained balances and receivable totals are the figures at D (two EXISTS)."""
-    return (
-        not JournalEntry.objects.filter(date__gt=as_of).exists()
-        and not Transaction.objects.filter(type=Transaction.Type.COLLECTION, date__gt=as_of).exists()
-    )
+    """True when the maintained balances, receivable columns and totals (``risk.models.OpenByDue`` …) are the
+    figures at D: nothing booked and nothing collected after D, and no receivable open now that was issued
+    after D (one query, three ``EXISTS``)."""
+    day = connection.ops.adapt_datefield_value(as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(_MAINTAINED_SQL, [day, str(Transaction.Type.COLLECTION), day, day])
+        return not cursor.fetchone()[0]
 
 
 def _cents(value) -> Decimal:
@@ -937,26 +946,25 @@ class ReceivableTotals:
         return self.aging.total_open - self.aging.buckets["current"]
 
 
-_OPEN_AMOUNT = "r.face_value - r.collected - r.written_off"
 _RECEIVABLE_TOTALS_SQL = (
-    "SELECT r.currency, COUNT(*),"  # noqa: S608
-    f" CAST(ROUND(SUM(CASE WHEN r.due_date >= %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
-    f" CAST(ROUND(SUM(CASE WHEN r.due_date < %s AND r.due_date >= %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
-    f" CAST(ROUND(SUM(CASE WHEN r.due_date < %s AND r.due_date >= %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
-    f" CAST(ROUND(SUM(CASE WHEN r.due_date < %s AND r.due_date >= %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
-    f" CAST(ROUND(SUM(CASE WHEN r.due_date < %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
-    " SUM(CASE WHEN r.due_date < %s THEN 1 ELSE 0 END),"
-    f" CAST(ROUND(SUM(CASE WHEN r.due_date <= %s THEN {_OPEN_AMOUNT} END) * 100) AS BIGINT),"
-    " SUM(CASE WHEN r.due_date <= %s THEN 1 ELSE 0 END)"
-    f" FROM clients_receivable r WHERE {_OPEN_WHERE} GROUP BY r.currency"
+    "SELECT currency, SUM(n),"
+    " SUM(CASE WHEN due_date >= %s THEN amount_c END),"
+    " SUM(CASE WHEN due_date < %s AND due_date >= %s THEN amount_c END),"
+    " SUM(CASE WHEN due_date < %s AND due_date >= %s THEN amount_c END),"
+    " SUM(CASE WHEN due_date < %s AND due_date >= %s THEN amount_c END),"
+    " SUM(CASE WHEN due_date < %s THEN amount_c END),"
+    " SUM(CASE WHEN due_date < %s THEN n ELSE 0 END),"
+    " SUM(CASE WHEN due_date <= %s THEN amount_c END),"
+    " SUM(CASE WHEN due_date <= %s THEN n ELSE 0 END)"
+    " FROM risk_openbydue WHERE n > 0 AND issue_date <= %s GROUP BY currency"
 )
 
 
 def _receivable_totals_fast(as_of: datetime.date, horizon_end: datetime.date) -> dict[str, ReceivableTotals]:
-    """One query over the open receivables (index ``receivable_open_currency_idx``, read in currency
-    order): per currency the count, the aging buckets (days past due = D − due date, see ``bucket_for``:
-    current from D on, then D−30, D−60, D−90 as lower bounds), the overdue count and what is due by the
-    horizon."""
+    """One query over the maintained open totals per (currency, due date, issue date) (``OpenByDue``: a few
+    thousand rows, not every open receivable): per currency the count, the aging buckets (days past due =
+    D − due date, see ``bucket_for``: current from D on, then D−30, D−60, D−90 as lower bounds), the overdue
+    count and what is due by the horizon."""
     day = datetime.timedelta(days=1)
     d30, d60, d90 = as_of - 30 * day, as_of - 60 * day, as_of - 90 * day
     params = [as_of, as_of, d30, d30, d60, d60, d90, d90, as_of, horizon_end, horizon_end, as_of]
@@ -994,38 +1002,48 @@ def _receivable_totals_reference(rows: list[OpenReceivable], horizon_end: dateti
     return out
 
 
+# The currencies by a skip scan of ``risk_openbydebtor_amount_idx``, the ``top``-th largest open amount of each
+# (the floor; 1 cent when fewer debtors), then every debtor at or above it read from the index (ties at the
+# boundary included; Python orders them by amount, then debtor id). The floor is its own CTE: as a join term
+# next to another bound SQLite ran it for every row of the currency.
 _TOP_DEBTORS_SQL = (
-    "SELECT currency, debtor_id, amount, clients FROM ("  # noqa: S608
-    "  SELECT x.currency, x.debtor_id, x.amount, x.clients,"
-    "   ROW_NUMBER() OVER (PARTITION BY x.currency ORDER BY x.amount DESC, d.debtor_id) AS n"
-    f"  FROM (SELECT r.currency, r.debtor_id, CAST(ROUND({_OPEN_SUM} * 100) AS BIGINT) AS amount,"
-    "   COUNT(DISTINCT r.client_id) AS clients FROM clients_receivable r"
-    f"   WHERE {_OPEN_WHERE} GROUP BY r.currency, r.debtor_id) x"
-    "  JOIN clients_debtor d ON d.id = x.debtor_id"
-    ") t WHERE n <= %s ORDER BY currency, n"
+    "WITH RECURSIVE c (currency) AS ("
+    " SELECT MIN(currency) FROM risk_openbydebtor"
+    " UNION ALL SELECT (SELECT MIN(x.currency) FROM risk_openbydebtor x WHERE x.currency > c.currency)"
+    " FROM c WHERE c.currency IS NOT NULL),"
+    " k (currency, lo) AS (SELECT currency, COALESCE((SELECT x.amount_c FROM risk_openbydebtor x"
+    "  WHERE x.currency = c.currency AND x.amount_c > 0 ORDER BY x.amount_c DESC LIMIT 1 OFFSET %s), 1)"
+    "  FROM c WHERE currency IS NOT NULL)"
+    " SELECT t.currency, t.debtor_id, d.debtor_id, t.amount_c, t.clients FROM k"
+    " JOIN risk_openbydebtor t ON t.currency = k.currency AND t.amount_c >= k.lo"
+    " JOIN clients_debtor d ON d.id = t.debtor_id"
 )
+# Every (client, debtor) pair within a cent of its limit, against the client's open total.
 _BREACH_CANDIDATES_SQL = (
-    "SELECT g.client_id, g.debtor_id, CAST(ROUND(g.amount * 100) AS BIGINT), CAST(ROUND(g.total * 100) AS BIGINT),"  # noqa: S608
-    " d.concentration_limit FROM ("
-    f" SELECT r.client_id, r.debtor_id, {_OPEN_SUM} AS amount,"
-    f"  SUM({_OPEN_SUM}) OVER (PARTITION BY r.client_id) AS total"
-    f" FROM clients_receivable r WHERE {_OPEN_WHERE} GROUP BY r.client_id, r.debtor_id"
-    ") g JOIN clients_debtor d ON d.id = g.debtor_id"
-    " WHERE g.amount >= COALESCE(d.concentration_limit, %s) * g.total - 0.01"
+    "SELECT p.client_id, p.debtor_id, p.amount_c, c.amount_c, d.concentration_limit FROM risk_openbyclient c"
+    " JOIN risk_openbypair p ON p.client_id = c.client_id"
+    " JOIN clients_debtor d ON d.id = p.debtor_id"
+    " WHERE p.amount_c >= COALESCE(d.concentration_limit, %s) * c.amount_c - 1"
 )
 
 
 def _top_debtors_fast(as_of: datetime.date, totals: dict[str, ReceivableTotals], top: int) -> dict[str, list]:
-    """The ``top`` debtors by open amount per currency (ties by debtor id), one query: one GROUP BY per
-    (currency, debtor) read in the order of ``receivable_open_currency_idx`` (its clients counted distinct;
-    a nested per-client grouping cost a quarter more at L)."""
+    """The ``top`` debtors by open amount per currency (ties by debtor id) from the maintained per-debtor
+    totals (``OpenByDebtor``, with their client counts), one query reading ``top`` rows or a few more per
+    currency. Valid when ``maintained_at(as_of)``."""
     with connection.cursor() as cursor:
-        cursor.execute(_TOP_DEBTORS_SQL, [connection.ops.adapt_datefield_value(as_of), top])
-        rows = cursor.fetchall()
-    debtors = Debtor.objects.in_bulk({r[1] for r in rows})
+        cursor.execute(_TOP_DEBTORS_SQL, [top - 1])
+        rows = sorted(cursor.fetchall(), key=lambda r: (r[0], -r[3], r[2]))
+    chosen = []
+    for currency, debtor_pk, _code, amount, clients in rows:
+        if chosen and chosen[-1][0] == currency and chosen[-1][1] >= top:
+            continue
+        n = chosen[-1][1] + 1 if chosen and chosen[-1][0] == currency else 1
+        chosen.append((currency, n, debtor_pk, amount, clients))
+    debtors = Debtor.objects.in_bulk({r[2] for r in chosen})
     out: dict[str, list[DebtorTotal]] = defaultdict(list)
-    for currency, debtor_pk, amount, clients in rows:
-        amount = _cents(amount)
+    for currency, _n, debtor_pk, amount, clients in chosen:
+        amount = from_cents(amount)
         out[currency].append(
             DebtorTotal(
                 debtor=debtors[debtor_pk],
@@ -1050,13 +1068,14 @@ class Breach:
 
 
 def _breaches_fast(as_of: datetime.date, policy: RiskPolicy) -> list[Breach]:
-    """Every concentration breach at D (one query, no model instances).
+    """Every concentration breach at D (one query over the maintained open totals per (client, debtor) and per
+    client, ``OpenByPair`` and ``OpenByClient``; no model instances).
 
-    SQL keeps the (client, debtor) groups within a cent of their limit (a superset: SQLite's float
-    sums are off by far less); Python then applies the exact rule share > limit on the Decimals."""
+    SQL keeps the pairs within a cent of their limit (a superset: SQLite multiplies by the limit as a
+    float); Python then applies the exact rule share > limit on the Decimals."""
     default = policy.default_concentration_limit
     with connection.cursor() as cursor:
-        cursor.execute(_BREACH_CANDIDATES_SQL, [connection.ops.adapt_datefield_value(as_of), default])
+        cursor.execute(_BREACH_CANDIDATES_SQL, [default])
         rows = cursor.fetchall()
     out = []
     for client_pk, debtor_pk, amount, total, limit in rows:
@@ -1300,8 +1319,8 @@ def client_risk(client_pks: list[int] | None, *, as_of: datetime.date, policy: R
 
 
 _RELEASES_DUE_SQL = (
-    "SELECT currency, CAST(ROUND(SUM(amount) * 100) AS BIGINT), COUNT(*) FROM ledger_reservetranche {hint}"
-    " WHERE released_entry_id IS NULL AND due_date <= %s AND created_on <= %s GROUP BY currency"
+    "SELECT currency, SUM(amount_c), SUM(n) FROM risk_unreleasedbydue"
+    " WHERE n > 0 AND due_date <= %s AND created_on <= %s GROUP BY currency"
 )
 
 
@@ -1309,18 +1328,15 @@ def releases_due_by_currency(as_of: datetime.date, *, fast: bool | None = None) 
     """Unreleased tranches due on or before D, per currency: ``{currency: (amount, count)}`` (one query).
 
     When the maintained figures are current at D (``fast``; asked with ``maintained_at`` when None) no
-    release is dated after D, so "unreleased at D" is "not released": the partial index
-    ``tranche_unreleased_idx`` (declared on ``ledger.models.ReserveTranche``) answers it. SQLite's planner,
-    without statistics, prefers the unique index on ``released_entry_id`` for ``IS NULL``; ``INDEXED BY``
-    names the right one.
+    release is dated after D, so "unreleased at D" is "not released": the maintained unreleased totals per
+    (currency, due date, creation date) answer it (``UnreleasedByDue``: a few thousand rows).
     """
     if fast is None:
         fast = maintained_at(as_of)
     if fast:
-        hint = "INDEXED BY tranche_unreleased_idx" if connection.vendor == "sqlite" else ""
         day = connection.ops.adapt_datefield_value(as_of)
         with connection.cursor() as cursor:
-            cursor.execute(_RELEASES_DUE_SQL.format(hint=hint), [day, day])
+            cursor.execute(_RELEASES_DUE_SQL, [day, day])
             return {currency: (from_cents(cents), count) for currency, cents, count in cursor.fetchall()}
     rows = (
         ReserveTranche.objects.filter(
