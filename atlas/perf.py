@@ -23,3 +23,16 @@ def gc_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def padded(values, pad, step: int = 500) -> list:
+    """``values`` without repeats, padded to a multiple of ``step`` with ``pad(0)``, ``pad(1)``, … (values
+    that match no row), for the ``IN (…)`` list of a query run once per chunk of a large job.
+
+    SQLite's driver keeps the last 128 statement texts prepared, and an ``IN`` list of another
+    length is another text: 2,000 ids hold ≈ 0.4 MB of prepared statement, so a lookup per chunk of
+    an L import held tens of MB. Padded, a chunked job uses a few texts. (Django's ``__in`` lookup
+    drops repeats too: they are dropped here first so that the padded length is the one sent.)
+    """
+    values = list(dict.fromkeys(values))
+    return values + [pad(i) for i in range(-len(values) % step)]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from atlas.perf import padded
 from clients.importer.reader import (
     SheetData,
     SheetStream,
@@ -309,19 +310,13 @@ def _import_cache():
 # The lookups below filter by the unique key alone and compare the batch in Python: with both in
 # the WHERE clause SQLite (no statistics on a fresh book) walks the import-batch index, i.e. every
 # row this import wrote so far, once per chunk (quadratic: ≈ 20 s of an L import). Their id lists
-# are padded to a few lengths (:func:`_padded`).
+# are padded to a few lengths (:func:`atlas.perf.padded`).
 
-LOOKUP_STEP = 500
 _NO_ID = "#" * 65  # longer than any id (ids are at most 64 characters): matches no record
 
 
 def _padded(ids) -> list:
-    """``ids`` padded to a multiple of :data:`LOOKUP_STEP` with ids no record has. SQLite keeps every
-    distinct statement text prepared (the driver's cache of 128 statements), and an IN list of
-    another length per chunk (the receivables a chunk of transactions names) held ≈ 0.4 MB per
-    statement: ≈ 45 MB of an L import's peak memory."""
-    ids = list(dict.fromkeys(ids))  # as the IN lookup sends them (no repeats)
-    return ids + [f"{_NO_ID}{i}" for i in range(-len(ids) % LOOKUP_STEP)]
+    return padded(ids, lambda i: f"{_NO_ID}{i}")
 
 
 def _written_rows(model, key: str, batch: ImportBatch):
