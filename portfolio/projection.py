@@ -25,10 +25,11 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property, partial
 
-from atlas.money import round_money
+from atlas.money import quantum, round_money
 from atlas.perf import gc_paused
-from portfolio.schedule import Period, add_months, schedule
+from portfolio.schedule import Instalments, Period, add_months, minor_units, money, schedule_units, to_periods
 
 ZERO = Decimal("0.00")
 BP = Decimal(10_000)
@@ -123,7 +124,12 @@ class LoanPosition:
     loan: LoanInput
     outstanding: Decimal
     rate: Decimal
-    remaining: list[Period]
+    instalments: Instalments  # the periods dated after D, in minor units
+
+    @cached_property
+    def remaining(self) -> list[Period]:
+        """The periods dated after D."""
+        return to_periods(self.instalments, self.loan.currency)
 
 
 @dataclass
@@ -169,32 +175,23 @@ def loan_position(loan: LoanInput, as_of: dt.date, rate_shift: Decimal = Decimal
     """None for a loan that starts after D (not yet outstanding)."""
     if loan.start_date > as_of:
         return None
-    periods = schedule(
-        principal=loan.principal,
-        annual_rate=loan.annual_rate,
-        start_date=loan.start_date,
-        term_months=loan.term_months,
-        method=loan.method,
-        day_count=loan.day_count,
-        currency=loan.currency,
-    )
-    paid = bisect_right([p.date for p in periods], as_of)  # periods dated <= D
-    outstanding = periods[paid - 1].closing_balance if paid else loan.principal
-    remaining = periods[paid:]
+    terms = {
+        "annual_rate": loan.annual_rate,
+        "start_date": loan.start_date,
+        "term_months": loan.term_months,
+        "method": loan.method,
+        "day_count": loan.day_count,
+        "currency": loan.currency,
+    }
+    instalments = schedule_units(principal=loan.principal, **terms)
+    paid = bisect_right(instalments.dates, as_of)  # periods dated <= D
+    remaining = instalments.after(paid)
+    outstanding = money(remaining.opening, loan.currency) if paid else loan.principal
     rate = loan.annual_rate
-    if rate_shift and remaining and outstanding > 0:
+    if rate_shift and remaining.dates and outstanding > 0:
         rate = max(Decimal(0), loan.annual_rate + rate_shift)
-        remaining = schedule(
-            principal=outstanding,
-            annual_rate=rate,
-            start_date=loan.start_date,
-            term_months=loan.term_months,
-            method=loan.method,
-            day_count=loan.day_count,
-            from_period=paid + 1,
-            currency=loan.currency,
-        )
-    return LoanPosition(loan=loan, outstanding=outstanding, rate=rate, remaining=remaining)
+        remaining = schedule_units(**(terms | {"annual_rate": rate}), principal=outstanding, from_period=paid + 1)
+    return LoanPosition(loan=loan, outstanding=outstanding, rate=rate, instalments=remaining)
 
 
 @gc_paused()
@@ -238,77 +235,118 @@ def project(
     """Month-by-month projection per client and per currency (see the module docstring).
 
     ``positions`` may pass in precomputed ``loan_positions(loans, as_of, scenario.rate_shift)``.
+    Loan flows are summed in minor units (ints) per client and month, receivables as ``Decimal``;
+    the month rows are built once at the end.
     """
     buckets = month_buckets(as_of, months)
     ends = [end for _, end in buckets]
     rate = scenario.default_rate
-    clients: dict[tuple[str, str], list[MonthRow]] = {}
-    opening: dict[tuple[str, str], Decimal] = {}
+    opening: dict[tuple[str, str], Decimal] = {}  # every client's key, in the order first met
+    loan_flows: dict[tuple[str, str], tuple[list[int], list[int], list[int]]] = {}  # principal, interest, lost
+    receivable_flows: dict[tuple[str, str], tuple[list[Decimal], list[Decimal]]] = {}  # collections, lost
     names: dict[str, str] = {}
+    months_of: dict[tuple[dt.date, int, int], list[int]] = {}  # (start date, first period, periods) -> months
 
-    def rows_for(currency: str, client_key: str, client_name: str) -> list[MonthRow]:
-        key = (currency, client_key)
-        rows = clients.get(key)
-        if rows is None:
-            rows = clients[key] = [MonthRow(i + 1, start, end) for i, (start, end) in enumerate(buckets)]
+    def add_client(key: tuple[str, str], client_name: str) -> None:
+        if key not in opening:
             opening[key] = ZERO
-            names.setdefault(client_key, client_name)
-        return rows
+            names.setdefault(key[1], client_name)
+
+    def lost_units(units: int, currency: str) -> int:
+        return minor_units(split_default(money(units, currency), rate, currency)[1], currency)
 
     if positions is None:
         positions = loan_positions(loans, as_of, scenario.rate_shift)
     loan_list, not_started = positions
     for position in loan_list:
         loan = position.loan
-        rows = rows_for(loan.currency, loan.client_key, loan.client_name)
-        opening[(loan.currency, loan.client_key)] += position.outstanding
-        for period in position.remaining:
-            i = bisect_left(ends, period.date)
-            if i >= months:
-                break
-            row = rows[i]
-            principal, lost_principal = split_default(period.principal, rate, loan.currency)
-            interest, _ = split_default(period.interest, rate, loan.currency)
-            row.principal += principal
-            row.interest += interest
-            row.defaulted += lost_principal
+        key = (loan.currency, loan.client_key)
+        add_client(key, loan.client_name)
+        opening[key] += position.outstanding
+        flows = loan_flows.get(key)
+        if flows is None:
+            flows = loan_flows[key] = ([0] * months, [0] * months, [0] * months)
+        principal, interest, lost = flows
+        instalments = position.instalments
+        run = (loan.start_date, instalments.first, len(instalments.dates))  # the same period dates
+        in_horizon = months_of.get(run)
+        if in_horizon is None:  # the month of each period dated within the horizon
+            in_horizon = months_of[run] = [i for i in map(partial(bisect_left, ends), instalments.dates) if i < months]
+        for i, repaid, paid in zip(in_horizon, instalments.principal, instalments.interest, strict=False):
+            if rate:
+                lost_principal = lost_units(repaid, loan.currency)
+                lost[i] += lost_principal
+                repaid -= lost_principal
+                paid -= lost_units(paid, loan.currency)
+            principal[i] += repaid
+            interest[i] += paid
 
     for receivable in receivables:
         if receivable.open_amount <= 0:
             continue
-        rows = rows_for(receivable.currency, receivable.client_key, receivable.client_name)
-        opening[(receivable.currency, receivable.client_key)] += receivable.open_amount
+        key = (receivable.currency, receivable.client_key)
+        add_client(key, receivable.client_name)
+        opening[key] += receivable.open_amount
         i = bisect_left(ends, collection_date(receivable, as_of, scenario.delay_days))
         if i >= months:
             continue
         arriving, lost = split_default(receivable.open_amount, rate, receivable.currency)
-        rows[i].collections += arriving
-        rows[i].defaulted += lost
+        flows = receivable_flows.get(key)
+        if flows is None:
+            flows = receivable_flows[key] = ([ZERO] * months, [ZERO] * months)
+        flows[0][i] += arriving
+        flows[1][i] += lost
 
-    currencies: dict[str, list[MonthRow]] = {}
-    for key in sorted(clients):
-        rows = clients[key]
-        balance = opening[key]
-        for row in rows:
-            row.opening_balance = balance
-            balance = balance - row.principal - row.collections - row.defaulted
-            row.closing_balance = balance
-        currency = key[0]
-        total = currencies.get(currency)
-        if total is None:
-            total = currencies[currency] = [MonthRow(i + 1, start, end) for i, (start, end) in enumerate(buckets)]
-        for total_row, row in zip(total, rows, strict=True):
-            total_row.add(row)
+    no_loans = ([0] * months,) * 3
+    no_receivables = ([ZERO] * months,) * 2
+    clients: dict[tuple[str, str], list[MonthRow]] = {}
+    by_currency: dict[str, list] = {}  # currency -> [openings, loan flows, receivable flows] of its clients
+    for key in sorted(opening):
+        loan_side = loan_flows.get(key, no_loans)
+        receivable_side = receivable_flows.get(key, no_receivables)
+        clients[key] = _month_rows(buckets, opening[key], loan_side, receivable_side, key[0])
+        found = by_currency.setdefault(key[0], [[], [], []])
+        found[0].append(opening[key])
+        found[1].append(loan_side)
+        found[2].append(receivable_side)
+    currencies = {}
+    for currency, (openings, loan_sides, receivable_sides) in by_currency.items():
+        loan_side = [[sum(month) for month in zip(*part, strict=True)] for part in zip(*loan_sides, strict=True)]
+        receivable_side = [
+            [sum(month, ZERO) for month in zip(*part, strict=True)] for part in zip(*receivable_sides, strict=True)
+        ]
+        currencies[currency] = _month_rows(buckets, sum(openings, ZERO), loan_side, receivable_side, currency)
     return Projection(
         as_of=as_of,
         months=months,
         scenario=scenario,
         buckets=buckets,
         currencies=dict(sorted(currencies.items())),
-        clients=dict(sorted(clients.items())),
+        clients=clients,
         client_names=names,
         loans_not_started=not_started,
     )
+
+
+def _month_rows(buckets, opening: Decimal, loan_side, receivable_side, currency: str) -> list[MonthRow]:
+    """Month rows from an opening balance, loan flows in minor units (principal, interest, lost) and
+    receivable flows as amounts (collections, lost): closing = opening − principal − collections − defaulted."""
+    rows = []
+    append, make, cent = rows.append, MonthRow, quantum(currency)  # money(), inlined
+    balance = opening
+    for k, ((start, end), principal, interest, lost, collections, lost_receivables) in enumerate(
+        zip(buckets, *loan_side, *receivable_side, strict=True), 1
+    ):
+        principal = cent * principal
+        defaulted = cent * lost + lost_receivables if lost else lost_receivables
+        closing = balance - principal
+        if collections:  # a zero changes nothing: skip the Decimal operations (most months have none)
+            closing -= collections
+        if defaulted:
+            closing -= defaulted
+        append(make(k, start, end, balance, principal, cent * interest, collections, defaulted, closing))
+        balance = closing
+    return rows
 
 
 # --- overview KPIs ---------------------------------------------------------------------------

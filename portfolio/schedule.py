@@ -1,4 +1,4 @@
-"""Loan schedules (DOMAIN.md section 8): pure functions on ``Decimal``, no ORM.
+"""Loan schedules (DOMAIN.md section 8): pure functions, no ORM.
 
 - Period ``k`` (1..n) ends on ``start_date + k months``, the day clamped to the month's end; the
   months are always counted from the start date (31 Jan → 28 Feb → 31 Mar, never 28 Mar).
@@ -14,13 +14,17 @@ Every period's ``payment`` is ``interest + principal``. Principal repaid adds up
 no balance is ever negative. :func:`schedule` can also re-schedule a remaining balance over the
 remaining periods of the same loan (``from_period``), keeping the loan's own period dates: that is
 how the projection applies a rate shift.
+
+The engine (:func:`schedule_units`) works in whole minor units (ints): each interest is the exact
+fraction rounded half-up, as ``round_money`` rounds it; :func:`schedule` turns its result into
+``Decimal`` periods. Amounts with more places than the currency has are refused.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -30,9 +34,8 @@ ANNUITY, LINEAR, BULLET = "annuity", "linear", "bullet"
 METHODS = (ANNUITY, LINEAR, BULLET)
 D30_360, ACT_360, ACT_365 = "30/360", "ACT/360", "ACT/365"
 DAY_COUNTS = (D30_360, ACT_360, ACT_365)
-_ACT_BASIS = {ACT_360: Decimal(360), ACT_365: Decimal(365)}
+_ACT_DAYS = {ACT_360: 360, ACT_365: 365}
 
-ZERO = Decimal("0.00")
 _TWELVE = Decimal(12)
 # Enough digits that a product of an 18-digit amount, a 6-place rate and a day count is exact,
 # and that (1 + r)^n loses nothing that could move a cent.
@@ -72,17 +75,6 @@ def period_dates(start: dt.date, term_months: int) -> list[dt.date]:
     return [add_months(start, k) for k in range(1, term_months + 1)]
 
 
-def period_interest(
-    balance: Decimal, annual_rate: Decimal, day_count: str, begin: dt.date, end: dt.date, currency: str = "EUR"
-) -> Decimal:
-    """Interest of one period on ``balance`` (opening balance of the period)."""
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        if day_count == D30_360:
-            return round_money(balance * annual_rate / _TWELVE, currency)
-        return round_money(balance * annual_rate * (end - begin).days / _ACT_BASIS[day_count], currency)
-
-
 def annuity_payment_exact(principal: Decimal, annual_rate: Decimal, periods: int) -> Decimal:
     """P·r / (1 − (1 + r)^−n) with r = annual rate / 12, unrounded (P / n when r = 0)."""
     with localcontext() as ctx:
@@ -114,6 +106,136 @@ def validate_terms(*, principal, annual_rate, term_months, method, day_count) ->
         raise ScheduleError(f"unknown day count {day_count!r}: one of {', '.join(DAY_COUNTS)}")
 
 
+class Instalments(NamedTuple):
+    """Periods ``first, first + 1, …`` of a schedule in the currency's minor units (ints): the same
+    figures as :class:`Period` rows, without a ``Decimal`` per amount. ``opening`` is the balance before
+    the first of them; each period repays ``principal[i]`` and pays ``interest[i]`` on ``dates[i]``."""
+
+    first: int
+    opening: int
+    dates: list[dt.date]
+    interest: list[int]
+    principal: list[int]
+
+    def after(self, paid: int) -> Instalments:
+        """The periods after the first ``paid`` of these."""
+        if not paid:
+            return self
+        return Instalments(
+            self.first + paid,
+            self.opening - sum(self.principal[:paid]),
+            self.dates[paid:],
+            self.interest[paid:],
+            self.principal[paid:],
+        )
+
+
+def minor_units(amount: Decimal, currency: str = "EUR") -> int:
+    """``amount`` in the currency's minor units; an amount with more places is refused."""
+    scaled = amount.scaleb(-quantum(currency).as_tuple().exponent)
+    if scaled != scaled.to_integral_value():
+        raise ScheduleError(f"amount {amount} has more decimal places than {currency} has")
+    return int(scaled)
+
+
+def money(units: int, currency: str = "EUR") -> Decimal:
+    """Minor units back to an amount (``Decimal`` with the currency's places)."""
+    return quantum(currency) * units
+
+
+def schedule_units(
+    *,
+    principal: Decimal,
+    annual_rate: Decimal,
+    start_date: dt.date,
+    term_months: int,
+    method: str,
+    day_count: str = D30_360,
+    from_period: int = 1,
+    currency: str = "EUR",
+) -> Instalments:
+    """:func:`schedule` in minor units (the engine: :func:`schedule` converts its result to periods).
+
+    Integer arithmetic, exact: an interest is round-half-up of the exact fraction
+    balance × rate (× days / basis, or / 12), with the rate as its exact ratio of integers.
+    """
+    validate_terms(
+        principal=principal, annual_rate=annual_rate, term_months=term_months, method=method, day_count=day_count
+    )
+    if not 1 <= from_period <= term_months:
+        raise ScheduleError(f"period {from_period} is outside 1..{term_months}")
+    remaining = term_months - from_period + 1
+    opening = balance = minor_units(principal, currency)
+    if method == ANNUITY:
+        level = minor_units(annuity_payment(principal, annual_rate, remaining, currency), currency)
+    elif method == LINEAR:
+        with localcontext() as ctx:
+            ctx.prec = _PRECISION
+            level = minor_units(round_money(principal / remaining, currency), currency)
+    else:
+        level = 0
+
+    dates = [add_months(start_date, k) for k in range(from_period, term_months + 1)]
+    numerator, denominator = annual_rate.as_integer_ratio()
+    basis = _ACT_DAYS.get(day_count)
+    # interest = round_half_up(balance × numerator × days / divisor) = ⌊(2·n + divisor) / (2·divisor)⌋, n ≥ 0
+    divisor = denominator * (12 if basis is None else basis)
+    twice = 2 * numerator
+    double = 2 * divisor
+    begin = add_months(start_date, from_period - 1).toordinal()
+    interests: list[int] = []
+    repaids: list[int] = []
+    final = remaining - 1
+    for i, end in enumerate(dates):
+        if basis is None:
+            interest = (twice * balance + divisor) // double
+        else:
+            day = end.toordinal()
+            interest = (twice * balance * (day - begin) + divisor) // double
+            begin = day
+        if i == final:
+            repaid = balance
+        elif method == ANNUITY:
+            repaid = level - interest
+            if repaid < 0:
+                repaid = 0
+            elif repaid > balance:
+                repaid = balance
+        elif method == LINEAR:
+            repaid = level if level <= balance else balance
+        else:
+            repaid = 0
+        interests.append(interest)
+        repaids.append(repaid)
+        balance -= repaid
+    return Instalments(from_period, opening, dates, interests, repaids)
+
+
+def to_periods(instalments: Instalments, currency: str = "EUR") -> list[Period]:
+    """:class:`Period` rows of ``instalments`` (amounts as ``Decimal`` with the currency's places)."""
+    cent = quantum(currency)
+    rows: list[Period] = []
+    append, make = rows.append, Period
+    balance = instalments.opening
+    k = instalments.first
+    for end, interest, repaid in zip(instalments.dates, instalments.interest, instalments.principal, strict=True):
+        closing = balance - repaid
+        append(
+            make(
+                k,
+                end,
+                cent * balance,
+                cent * (interest + repaid),
+                cent * interest,
+                cent * repaid,
+                cent * closing,
+            )
+        )
+        balance = closing
+        k += 1
+    return rows
+
+
 def schedule(
     *,
     principal: Decimal,
@@ -131,52 +253,17 @@ def schedule(
     re-schedules ``principal`` (the balance outstanding after period m) over the remaining
     ``term_months − m`` periods, with the loan's own period dates (counted from ``start_date``).
     """
-    validate_terms(
-        principal=principal, annual_rate=annual_rate, term_months=term_months, method=method, day_count=day_count
+    units = schedule_units(
+        principal=principal,
+        annual_rate=annual_rate,
+        start_date=start_date,
+        term_months=term_months,
+        method=method,
+        day_count=day_count,
+        from_period=from_period,
+        currency=currency,
     )
-    if not 1 <= from_period <= term_months:
-        raise ScheduleError(f"period {from_period} is outside 1..{term_months}")
-    remaining = term_months - from_period + 1
-    if method == ANNUITY:
-        level = annuity_payment(principal, annual_rate, remaining, currency)
-    elif method == LINEAR:
-        with localcontext() as ctx:
-            ctx.prec = _PRECISION
-            level = round_money(principal / remaining, currency)
-    else:
-        level = ZERO
-
-    rows: list[Period] = []
-    balance = principal
-    begin = add_months(start_date, from_period - 1)
-    cent = quantum(currency)  # round_money's rounding, inlined: the loop runs 600,000 times in the bench
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        basis = _ACT_BASIS.get(day_count)
-        make, append, twelve, half_up = Period, rows.append, _TWELVE, ROUND_HALF_UP
-        for k in range(from_period, term_months + 1):
-            end = add_months(start_date, k)
-            if basis is None:
-                interest = (balance * annual_rate / twelve).quantize(cent, rounding=half_up)
-            else:
-                interest = (balance * annual_rate * (end - begin).days / basis).quantize(cent, rounding=half_up)
-            if k == term_months:
-                repaid = balance
-            elif method == ANNUITY:
-                repaid = level - interest
-                if repaid < 0:
-                    repaid = ZERO
-                elif repaid > balance:
-                    repaid = balance
-            elif method == LINEAR:
-                repaid = level if level <= balance else balance
-            else:
-                repaid = ZERO
-            closing = balance - repaid
-            append(make(k, end, balance, interest + repaid, interest, repaid, closing))
-            balance = closing
-            begin = end
-    return rows
+    return to_periods(units, currency)
 
 
 def loan_schedule(loan) -> list[Period]:

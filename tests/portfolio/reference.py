@@ -56,3 +56,54 @@ def reference_schedule(principal, annual_rate, start, n, method, day_count="30/3
         balance -= repaid
         prev = end
     return rows
+
+
+def reference_projection(loans, receivables, as_of, months, default_rate=Decimal(0), delay_days=0):
+    """Per (currency, client key): month rows as tuples (opening, principal, interest, collections, defaulted,
+    closing), from the module docstring of portfolio.projection, over ``reference_schedule`` (no rate shift):
+    month k = (D + (k−1) months, D + k months], month 1 from D; lost = round(amount × rate) per event."""
+    ends = [plus_months(as_of, k) for k in range(1, months + 1)]
+    rate = Fraction(default_rate)
+
+    def month(day):
+        return next((k for k, end in enumerate(ends) if day <= end), None)
+
+    opening, flows = {}, {}
+    for ln in loans:
+        if ln.start_date > as_of:
+            continue
+        rows = reference_schedule(ln.principal, ln.annual_rate, ln.start_date, ln.term_months, ln.method, ln.day_count)
+        paid = [r for r in rows if r[1] <= as_of]
+        outstanding = paid[-1][6] if paid else Decimal(ln.principal)
+        if outstanding <= 0:
+            continue
+        key = (ln.currency, ln.client_key)
+        opening[key] = opening.get(key, Decimal(0)) + outstanding
+        table = flows.setdefault(key, [[Decimal(0)] * 4 for _ in ends])
+        for _, day, _, _, interest, principal, _ in rows[len(paid) :]:
+            k = month(day)
+            if k is not None:
+                lost = half_up(Fraction(principal) * rate)
+                table[k][0] += principal - lost
+                table[k][1] += interest - half_up(Fraction(interest) * rate)
+                table[k][3] += lost
+    for rec in receivables:
+        if rec.open_amount <= 0:
+            continue
+        key = (rec.currency, rec.client_key)
+        opening[key] = opening.get(key, Decimal(0)) + rec.open_amount
+        table = flows.setdefault(key, [[Decimal(0)] * 4 for _ in ends])
+        k = month(max(rec.due_date, as_of) + dt.timedelta(days=delay_days))
+        if k is not None:
+            lost = half_up(Fraction(rec.open_amount) * rate)
+            table[k][2] += rec.open_amount - lost
+            table[k][3] += lost
+    result = {}
+    for key, table in flows.items():
+        balance, rows = opening[key], []
+        for principal, interest, collections, defaulted in table:
+            closing = balance - principal - collections - defaulted
+            rows.append((balance, principal, interest, collections, defaulted, closing))
+            balance = closing
+        result[key] = rows
+    return result

@@ -4,6 +4,8 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from atlas.money import round_money
 from portfolio.projection import (
@@ -15,6 +17,7 @@ from portfolio.projection import (
     project,
 )
 from portfolio.schedule import schedule
+from tests.portfolio.reference import reference_projection
 
 AS_OF = dt.date(2026, 1, 31)
 
@@ -263,3 +266,52 @@ def test_overview_kpis_by_hand():
         ("bullet", 1, D("6000.00")),
         ("linear", 1, D("11000.00")),
     ]
+
+
+# --- the projection against the exact reference, on random books ---------------------------------
+
+amounts = st.integers(min_value=1, max_value=10**10).map(lambda c: D(c) / 100)
+random_loans = st.builds(
+    lambda i, principal, rate, start, n, method, day_count, client, currency: loan(
+        f"L{i}", principal, rate, start, n, method, day_count, client=client, currency=currency
+    ),
+    st.integers(0, 10**6),
+    amounts,
+    st.integers(min_value=0, max_value=300_000).map(lambda m: D(m) / 1_000_000),
+    st.dates(min_value=dt.date(2022, 1, 1), max_value=dt.date(2026, 6, 30)),
+    st.integers(1, 72),
+    st.sampled_from(["annuity", "linear", "bullet"]),
+    st.sampled_from(["30/360", "ACT/360", "ACT/365"]),
+    st.sampled_from(["C1", "C2", "C3"]),
+    st.sampled_from(["EUR", "GBP"]),
+)
+random_receivables = st.builds(
+    lambda i, amount, due, client, currency: receivable(f"R{i}", amount, due, client=client, currency=currency),
+    st.integers(0, 10**6),
+    amounts,
+    st.dates(min_value=dt.date(2025, 6, 1), max_value=dt.date(2028, 12, 31)),
+    st.sampled_from(["C1", "C2", "C4"]),
+    st.sampled_from(["EUR", "GBP"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    loans=st.lists(random_loans, max_size=12),
+    receivables=st.lists(random_receivables, max_size=12),
+    months=st.integers(1, 36),
+    default_rate=st.sampled_from(["0", "0.05", "0.333333", "1"]),
+    delay_days=st.sampled_from([0, 45]),
+)
+def test_projection_equals_the_exact_reference_on_random_books(loans, receivables, months, default_rate, delay_days):
+    scenario = Scenario(default_rate=D(default_rate), delay_days=delay_days)
+    result = project(loans, receivables, as_of=AS_OF, months=months, scenario=scenario)
+    expected = reference_projection(loans, receivables, AS_OF, months, D(default_rate), delay_days)
+    fields = ("opening_balance", "principal", "interest", "collections", "defaulted", "closing_balance")
+    assert {
+        key: [tuple(getattr(r, f) for f in fields) for r in rows] for key, rows in result.clients.items()
+    } == expected
+    for currency, rows in result.currencies.items():
+        for k, row in enumerate(rows):
+            parts = [rows_[k] for (cur, _), rows_ in expected.items() if cur == currency]
+            assert tuple(getattr(row, f) for f in fields) == tuple(sum(col, D(0)) for col in zip(*parts, strict=True))

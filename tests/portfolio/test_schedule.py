@@ -204,6 +204,7 @@ def test_reschedule_keeps_the_loans_own_period_dates():
         {"day_count": "30E/360"},
         {"annual_rate": D("-0.01")},
         {"principal": 1000.0},
+        {"principal": D("1000.005")},  # more places than the currency has
     ],
 )
 def test_bad_terms_are_refused_with_a_message(kwargs):
