@@ -585,7 +585,7 @@ class SheetStream:
     def rows_raw(self):
         """The raw data rows after the header (counted)."""
         for number, cells in self._rows:
-            if any(v != "" for v in cells):
+            if cells.count("") != len(cells):  # not blank (count compares in C)
                 self.row_count = number - self._header_number
             yield number, cells
 
