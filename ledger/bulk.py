@@ -113,6 +113,7 @@ def insert_rows(
             limit = connection.features.max_query_params
         per_batch = max(1, min(per_batch, limit // width))
     plain = all(c is None for c in converters)
+    converting = [(i, c) for i, c in enumerate(converters) if c is not None]
     extra = tuple(extra_values)
     pks: list[int] = []
     rows = list(rows)
@@ -138,10 +139,12 @@ def insert_rows(
             batch = rows[start:end]
             params: list = []
             for row in batch:
-                if plain:
-                    params.extend(row)
-                else:
-                    params.extend(v if c is None or v is None else c(v) for c, v in zip(converters, row, strict=True))
+                if not plain:
+                    row = list(row)
+                    for i, convert in converting:
+                        if row[i] is not None:
+                            row[i] = convert(row[i])
+                params.extend(row)
                 params.extend(extra)
             sql = f"INSERT INTO {table} ({column_sql}) VALUES " + ", ".join([one] * len(batch)) + returning_sql  # noqa: S608
             started = time.monotonic()

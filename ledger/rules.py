@@ -83,8 +83,8 @@ def normal_side_of(key: AccountKey) -> str:
     return NORMAL_SIDE[AccountKind(key[2])].value
 
 
-def _c(client_pk, kind):
-    return ("c", client_pk, kind)
+FACTORING, SETTLEMENT = AccountKind.FACTORING, AccountKind.SETTLEMENT
+ROLLING_RESERVE, PARTNER_RR = AccountKind.ROLLING_RESERVE, AccountKind.PARTNER_RR
 
 
 def _h(currency, kind):
@@ -103,8 +103,8 @@ def legs_for(
 ) -> Outcome:
     """The legs of one transaction under DOMAIN.md's posting rules (zero legs left out)."""
     cur = terms.currency
-    fac, stl = _c(client_pk, AccountKind.FACTORING), _c(client_pk, AccountKind.SETTLEMENT)
-    rr, prr = _c(client_pk, AccountKind.ROLLING_RESERVE), _c(client_pk, AccountKind.PARTNER_RR)
+    fac, stl = ("c", client_pk, FACTORING), ("c", client_pk, SETTLEMENT)
+    rr, prr = ("c", client_pk, ROLLING_RESERVE), ("c", client_pk, PARTNER_RR)
     if type == "adjustment":
         if amount == 0:
             raise RuleError("an adjustment may not be zero")
@@ -133,7 +133,8 @@ def legs_for(
         rest = amount - repay
         reserve = round_money(rest * terms.reserve_rate, cur)
         settle = rest - reserve
-        out.legs = [(_h(cur, AccountKind.BANK), D, amount), (fac, C, repay), (rr, C, reserve), (stl, C, settle)]
+        legs = [(_h(cur, AccountKind.BANK), D, amount), (fac, C, repay), (rr, C, reserve), (stl, C, settle)]
+        out.legs = [leg for leg in legs if leg[2] != 0]  # repay, reserve or settle may be zero
         out.tranche = reserve
         out.tranche_due = date + datetime.timedelta(days=terms.reserve_hold_days)
         out.receivable_delta = {"collected": amount, "reduced": repay}
@@ -178,5 +179,4 @@ def legs_for(
         out.receivable_delta = {"reduced": amount, "written_off": amount}
     else:
         raise RuleError(f"unknown transaction type {type!r}", field="type")
-    out.legs = [leg for leg in out.legs if leg[2] != 0]
-    return out
+    return out  # every other leg is the transaction's amount (> 0) or its absolute value (≠ 0)

@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -469,16 +469,7 @@ class TransactionBooker:
 
     def _load(self, txns) -> None:
         rec_pks = sorted({t.receivable_id for t in txns if t.receivable_id} - self.rstates.keys())
-        rows = []
-        if rec_pks:
-            rows = list(
-                Receivable.objects.select_for_update()
-                .filter(pk__in=rec_pks)
-                .order_by("pk")
-                .values_list(
-                    "pk", "client_id", "currency", "face_value", "advanced", "reduced", "collected", "written_off"
-                )
-            )
+        rows = _receivable_rows(rec_pks)
         self._load_clients({t.client_id for t in txns} | {r[1] for r in rows})
         z = self._zero
         clients = self.clients
@@ -559,6 +550,7 @@ class TransactionBooker:
                 if old or old.as_tuple().exponent != delta.as_tuple().exponent:
                     delta = old + delta
                 setattr(rstate, attr, delta)
+                rstate.changed |= _CHANGES[attr]
             self.count += 1
             if problems:  # nothing more will be written: keep checking without holding entries
                 continue
@@ -597,14 +589,64 @@ class TransactionBooker:
         by_pk = {a.pk: a for a in self.accounts.values()}
         update_rows(Account, ["balance", "posting_count"], [by_pk[pk] for pk in sorted(self.touched_accounts)])
         self.touched_accounts.clear()
-        items = list(self.rstates.items())
-        for start in range(0, len(items), BOOK_CHUNK):  # in chunks: 100,000 receivables at once took 20 MB
-            rows = [
-                _RecTotals(pk, r.advanced, r.reduced, r.collected, r.written_off)
-                for pk, r in items[start : start + BOOK_CHUNK]
-            ]
-            update_rows(Receivable, ["advanced", "reduced", "collected", "written_off"], rows)
+        # Only the columns that changed: an UPDATE that sets collected or written_off also moves the
+        # receivable in the open-receivable indexes (and whatever maintains totals of open amounts).
+        paid = [(pk, r) for pk, r in self.rstates.items() if r.changed & _PAID]
+        advanced = [(pk, r) for pk, r in self.rstates.items() if r.changed == _ADVANCED]
+        for items, fields in (
+            (paid, ["advanced", "reduced", "collected", "written_off"]),
+            (advanced, ["advanced", "reduced"]),
+        ):
+            for start in range(0, len(items), BOOK_CHUNK):  # in chunks: 100,000 receivables at once took 20 MB
+                rows = [
+                    _RecTotals(pk, r.advanced, r.reduced, r.collected, r.written_off)
+                    for pk, r in items[start : start + BOOK_CHUNK]
+                ]
+                update_rows(Receivable, fields, rows)
         return self.entries
+
+
+_RECEIVABLE_COLUMNS = ("id", "client_id", "currency", "face_value", "advanced", "reduced", "collected", "written_off")
+
+
+def _receivable_rows(pks: list[int], per_query: int = 1000) -> list[tuple]:
+    """``_RECEIVABLE_COLUMNS`` of these receivables, locked, by pk: the rows of
+    ``Receivable.objects.select_for_update().filter(pk__in=pks).values_list(…)`` without the ORM's
+    per-value work (a large import loads 100,000), converted by the same Django converters; equal
+    raw amounts (mostly zeros) are converted once."""
+    if not pks:
+        return []
+    meta = Receivable._meta
+    cols = [meta.get_field(name).get_col(meta.db_table) for name in _RECEIVABLE_COLUMNS]
+    converters = []
+    for col in cols:
+        funcs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        converters.append((funcs, {}) if funcs else None)
+    q = connection.ops.quote_name
+    select = ", ".join(q(col.target.column) for col in cols)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    out = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(pks), per_query):
+            part = pks[start : start + per_query]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(f"SELECT {select} FROM {q(meta.db_table)} WHERE id IN ({marks}) ORDER BY id{lock}", part)  # noqa: S608
+            for row in cursor.fetchall():
+                values = list(row)
+                for i, conv in enumerate(converters):
+                    if conv is None or values[i] is None:
+                        continue
+                    funcs, seen = conv
+                    raw = values[i]
+                    try:
+                        values[i] = seen[raw]
+                    except KeyError:
+                        value = raw
+                        for func in funcs:
+                            value = func(value, cols[i], connection)
+                        values[i] = seen[raw] = value
+                out.append(tuple(values))
+    return out
 
 
 class _Balances:
@@ -621,6 +663,10 @@ class _Balances:
         return default if account is None else account.balance
 
 
+_ADVANCED, _PAID = 1, 2  # a receivable's advanced/reduced moved; its collected/written_off moved
+_CHANGES = {"advanced": _ADVANCED, "reduced": _ADVANCED, "collected": _PAID, "written_off": _PAID}
+
+
 @dataclass(slots=True)
 class _RecState:
     """:class:`ledger.rules.ReceivableState` with slots and the receivable's client (a large import
@@ -634,6 +680,7 @@ class _RecState:
     reduced: Decimal = ZERO
     collected: Decimal = ZERO
     written_off: Decimal = ZERO
+    changed: int = 0  # _ADVANCED | _PAID: which totals the booking moved (finish writes only those)
 
     @property
     def outstanding(self) -> Decimal:
