@@ -252,3 +252,8 @@ class UnreleasedByDue(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["currency", "due_date", "created_on"], name="risk_unreleasedbydue_key")
         ]
+
+
+class TotalsDeferral(models.Model):
+    """While a row exists (inside one transaction: ``risk.services.totals_deferred``), the triggers skip their
+    row-by-row work; that transaction then rebuilds every total from the rows in one pass (a bulk import)."""

@@ -622,10 +622,12 @@ def reserve_validation(clients=None, *, as_of: datetime.date | None = None) -> l
 # The portfolio pages (`/` and `/risk/`) need per-currency totals over every client and every open
 # receivable. ``overview()`` above is the reference: it builds every client's figures and every open
 # receivable as Python objects. The reads below give the same numbers with SQL doing the summing:
-# one row per client (its maintained balances and required reserve, no model instances), and
-# GROUP BY queries over the open receivables (partial covering index ``receivable_open_idx``,
-# clients/migrations/0004). They are used when the maintained columns are current at D (nothing
-# booked after D: no journal entry and no collection dated after D); at an earlier D they fall back
+# one row per client (its maintained balances and required reserve, no model instances), and small
+# GROUP BY queries over the totals the database triggers maintain (``risk.models.OpenByDue`` …,
+# risk/migrations/0003: open receivables per due date, per client and debtor, per debtor; unreleased
+# tranches per due date), or, for the clients table's page, over the open receivables of its clients
+# (partial covering index ``receivable_open_idx``, clients/migrations/0004). They are used when the
+# maintained columns and totals are current at D (``maintained_at``); at an earlier D they fall back
 # to the reference computation. ``tests/risk/test_fast_portfolio.py`` proves the equality.
 #
 # SQLite sums decimals as floats: every sum is rounded to the cent in Python (exact: the float error

@@ -27,17 +27,20 @@ overdue_share       warning  overdue share > policy level                 ""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from atlas.models import audit
 from atlas.money import fmt, round_money, round_ratio
 from atlas.roles import CREDIT, RISK, check_role
 from clients.models import Client
-from risk.models import Alert, LimitChange, RiskPolicy
+from risk.models import Alert, LimitChange, RiskPolicy, TotalsDeferral
+from risk.totals import rebuild_statements
 
 
 class RiskError(Exception):
@@ -627,3 +630,21 @@ def acknowledge_alert(*, alert: Alert, actor) -> Alert:
         )
     alert.refresh_from_db()
     return alert
+
+
+# ----------------------------------------------------------------------------- maintained totals
+
+
+@contextmanager
+def totals_deferred() -> Iterator[None]:
+    """For a bulk writer (the import): inside this block (one transaction) the triggers of
+    ``risk/migrations/0003_maintained_totals.py`` skip their row-by-row work, and at its end every maintained
+    total is rebuilt from the rows in one pass (on an L book ≈ 0.5 s instead of ≈ 2–4 s of triggers). Other
+    transactions keep their triggers (the deferral row is not visible to them; SQLite has one writer)."""
+    with transaction.atomic():
+        deferral = TotalsDeferral.objects.create()
+        yield
+        deferral.delete()
+        with connection.cursor() as cursor:
+            for sql in rebuild_statements(connection.vendor):
+                cursor.execute(sql)

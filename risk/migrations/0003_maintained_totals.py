@@ -1,20 +1,24 @@
-"""Maintained totals of the open receivables and the unreleased reserve tranches (risk.models ``OpenByDue``,
-``OpenByPair``, ``OpenByClient``, ``OpenByDebtor``, ``UnreleasedByDue``), kept by triggers on ``clients_receivable`` and
-``ledger_reservetranche`` in the statement that writes them, whichever code writes them (import, booking,
-write-offs, releases, the admin), and filled from the existing rows.
+"""Maintained totals of the open receivables and the unreleased reserve tranches (``risk.models``: ``OpenByDue``,
+``OpenByPair``, ``OpenByClient``, ``OpenByDebtor``, ``UnreleasedByDue``), kept by triggers on ``clients_receivable``
+and ``ledger_reservetranche`` in the statement that writes them, whichever code writes them (import, booking,
+write-offs, releases, the admin), and filled from the existing rows (``risk.totals.fill_statements``).
 
 A receivable counts while open = face − collected − written off > 0, in whole cents; a tranche while it has no
-release entry. SQLite: row triggers (the upsert adds, a plain UPDATE subtracts: deleting the totals before the
-rows, as a test flush may, leaves nothing behind). PostgreSQL: statement triggers over the transition tables
-(one grouped upsert per statement: the import's COPY and bulk UPDATEs add one statement each), rows locked in
-key order. ``OpenByClient`` and ``OpenByDebtor`` follow ``OpenByPair`` (a debtor's client count = its pairs with
-an open receivable). A group whose count falls to 0 is deleted.
+release entry. SQLite: row triggers (a new row is upserted in, a deleted one subtracted by a plain UPDATE, so
+that deleting the totals before the rows, as a test flush may, leaves nothing behind; the usual update is one
+upsert of the difference per total). PostgreSQL: statement triggers over the transition tables (one grouped
+upsert per statement: the import's COPY and bulk UPDATEs add one statement each), rows locked in key order.
+``OpenByClient`` and ``OpenByDebtor`` follow ``OpenByPair`` (a debtor's client count = its pairs with an open
+receivable). A group whose count falls to 0 is deleted. While a ``risk_totalsdeferral`` row exists (inside one
+transaction, ``risk.services.totals_deferred``) the triggers do nothing and that transaction rebuilds the totals.
 """
 
 # ruff: noqa: S608 (the statements are built from constants: no input reaches them)
 
 import django.db.models.deletion
 from django.db import migrations, models
+
+from risk.totals import fill_statements
 
 # ------------------------------------------------------------------------------------------ SQLite
 
@@ -45,6 +49,22 @@ def _lite_receivable(r: str, sign: str, where: str = "") -> list[str]:
     ]
 
 
+def _lite_receivable_change() -> list[str]:
+    """The upserts adding the change of a receivable's open amount within its groups (counted while > 0)."""
+    o_new, o_old = _OPEN_LITE.format(r="NEW"), _OPEN_LITE.format(r="OLD")
+    delta = f"MAX({o_new}, 0) - MAX({o_old}, 0), ({o_new} > 0) - ({o_old} > 0)"
+    return [
+        f"INSERT INTO risk_openbydue (currency, due_date, issue_date, amount_c, n)"
+        f" VALUES (NEW.currency, NEW.due_date, NEW.issue_date, {delta})"
+        " ON CONFLICT (currency, due_date, issue_date)"
+        " DO UPDATE SET amount_c = amount_c + excluded.amount_c, n = n + excluded.n",
+        f"INSERT INTO risk_openbypair (client_id, debtor_id, currency, amount_c, n)"
+        f" VALUES (NEW.client_id, NEW.debtor_id, NEW.currency, {delta})"
+        " ON CONFLICT (client_id, debtor_id, currency)"
+        " DO UPDATE SET amount_c = amount_c + excluded.amount_c, n = n + excluded.n",
+    ]
+
+
 def _lite_tranche(r: str, sign: str, where: str = "") -> str:
     a = _TRANCHE_LITE.format(r=r)
     if sign == "-":
@@ -59,22 +79,34 @@ def _lite_tranche(r: str, sign: str, where: str = "") -> str:
     )
 
 
+_ACTIVE = "NOT EXISTS (SELECT 1 FROM risk_totalsdeferral)"  # risk.services.totals_deferred: skip, rebuilt after
+
+
 def _trigger(name: str, event: str, table: str, when: str, body: list[str]) -> str:
+    if table in ("clients_receivable", "ledger_reservetranche"):  # the totals' sources
+        when = f"{_ACTIVE} AND ({when})"
     when = f" WHEN {when}" if when else ""
     return f"CREATE TRIGGER {name} AFTER {event} ON {table}{when} BEGIN {'; '.join(body)}; END"
 
 
 def _sqlite() -> list[str]:
     o_new, o_old = _OPEN_LITE.format(r="NEW"), _OPEN_LITE.format(r="OLD")
-    moved = " OR ".join(f"OLD.{k} IS NOT NEW.{k}" for k in _REC_KEYS)
+    same = " AND ".join(f"OLD.{k} IS NEW.{k}" for k in _REC_KEYS)
     tranche_moved = " OR ".join(f"OLD.{k} IS NOT NEW.{k}" for k in ("amount", "currency", "due_date", "created_on"))
     return [
         _trigger("risk_receivable_ins", "INSERT", "clients_receivable", f"{o_new} > 0", _lite_receivable("NEW", "+")),
-        _trigger(
+        _trigger(  # the usual update (collected, written off): one upsert of the difference per total
             "risk_receivable_upd",
             f"UPDATE OF face_value, collected, written_off, {', '.join(_REC_KEYS)}",
             "clients_receivable",
-            f"({o_old} > 0 OR {o_new} > 0) AND ({o_old} <> {o_new} OR {moved})",
+            f"{same} AND {o_old} <> {o_new} AND ({o_old} > 0 OR {o_new} > 0)",
+            _lite_receivable_change(),
+        ),
+        _trigger(  # a receivable moved to another group: out of the old one, into the new one
+            "risk_receivable_move",
+            f"UPDATE OF {', '.join(_REC_KEYS)}",
+            "clients_receivable",
+            f"NOT ({same}) AND ({o_old} > 0 OR {o_new} > 0)",
             _lite_receivable("OLD", "-", f" AND {o_old} > 0") + _lite_receivable("NEW", "+", f" AND {o_new} > 0"),
         ),
         _trigger("risk_receivable_del", "DELETE", "clients_receivable", f"{o_old} > 0", _lite_receivable("OLD", "-")),
@@ -165,7 +197,7 @@ _EMPTY = [  # a group whose count fell to 0 is deleted (closed receivables do no
 _SQLITE_DROP = [
     f"DROP TRIGGER IF EXISTS {name}"
     for name in (
-        "risk_receivable_ins", "risk_receivable_upd", "risk_receivable_del",
+        "risk_receivable_ins", "risk_receivable_upd", "risk_receivable_move", "risk_receivable_del",
         "risk_openbypair_ins", "risk_openbypair_upd", "risk_openbypair_del",
         "risk_tranche_ins", "risk_tranche_upd", "risk_tranche_del",
         *(f"{table}_empty" for table, _count in _EMPTY),
@@ -180,26 +212,17 @@ _REC_COLS = "currency, due_date, issue_date, client_id, debtor_id"
 
 def _pg_receivable_function(name: str, sources: list[tuple[str, str]]) -> str:
     """A statement trigger function applying the open-amount changes of ``sources`` ((transition table, sign)),
-    then deleting the groups emptied by the rows taken away."""
+    then deleting the groups it emptied (by the ids its upserts returned with a zero count)."""
     parts = " UNION ALL ".join(
         f"SELECT {_REC_COLS}, {sign}{_OPEN_PG} AS o, {sign}1 AS k FROM {table} WHERE {_OPEN_PG} > 0"
         for table, sign in sources
     )
-    empty = "".join(
-        f"""
-    DELETE FROM risk_openbydue t USING {table} o WHERE t.n = 0
-        AND t.currency = o.currency AND t.due_date = o.due_date AND t.issue_date = o.issue_date;
-    DELETE FROM risk_openbypair t USING {table} o WHERE t.n = 0
-        AND t.client_id = o.client_id AND t.debtor_id = o.debtor_id AND t.currency = o.currency;
-    DELETE FROM risk_openbyclient t USING {table} o WHERE t.n = 0 AND t.client_id = o.client_id;
-    DELETE FROM risk_openbydebtor t USING {table} o WHERE t.clients = 0
-        AND t.currency = o.currency AND t.debtor_id = o.debtor_id;"""
-        for table, sign in sources
-        if sign == "-"
-    )
     return f"""
 CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    e_due bigint[]; e_client bigint[]; e_pair bigint[]; e_debtor bigint[];
 BEGIN
+    IF EXISTS (SELECT 1 FROM risk_totalsdeferral) THEN RETURN NULL; END IF;
     WITH d AS ({parts}),
     due AS (
         INSERT INTO risk_openbydue AS t (currency, due_date, issue_date, amount_c, n)
@@ -207,11 +230,13 @@ BEGIN
         HAVING SUM(o) <> 0 OR SUM(k) <> 0 ORDER BY 1, 2, 3
         ON CONFLICT (currency, due_date, issue_date)
         DO UPDATE SET amount_c = t.amount_c + EXCLUDED.amount_c, n = t.n + EXCLUDED.n
+        RETURNING t.id, t.n
     ),
     cl AS (
         INSERT INTO risk_openbyclient AS t (client_id, amount_c, n)
         SELECT client_id, SUM(o), SUM(k) FROM d GROUP BY 1 HAVING SUM(o) <> 0 OR SUM(k) <> 0 ORDER BY 1
         ON CONFLICT (client_id) DO UPDATE SET amount_c = t.amount_c + EXCLUDED.amount_c, n = t.n + EXCLUDED.n
+        RETURNING t.id, t.n
     ),
     pd AS (
         SELECT client_id, debtor_id, currency, SUM(o) AS o, SUM(k) AS k FROM d GROUP BY 1, 2, 3
@@ -222,13 +247,23 @@ BEGIN
         SELECT client_id, debtor_id, currency, o, k FROM pd ORDER BY 1, 2, 3
         ON CONFLICT (client_id, debtor_id, currency)
         DO UPDATE SET amount_c = t.amount_c + EXCLUDED.amount_c, n = t.n + EXCLUDED.n
-        RETURNING t.client_id, t.debtor_id, t.currency, t.n
+        RETURNING t.id, t.client_id, t.debtor_id, t.currency, t.n
+    ),
+    debtor AS (
+        INSERT INTO risk_openbydebtor AS t (currency, debtor_id, amount_c, clients)
+        SELECT pd.currency, pd.debtor_id, SUM(pd.o), SUM((pair.n > 0)::int - (pair.n - pd.k > 0)::int)
+        FROM pd JOIN pair USING (client_id, debtor_id, currency) GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (currency, debtor_id)
+        DO UPDATE SET amount_c = t.amount_c + EXCLUDED.amount_c, clients = t.clients + EXCLUDED.clients
+        RETURNING t.id, t.clients
     )
-    INSERT INTO risk_openbydebtor AS t (currency, debtor_id, amount_c, clients)
-    SELECT pd.currency, pd.debtor_id, SUM(pd.o), SUM((pair.n > 0)::int - (pair.n - pd.k > 0)::int)
-    FROM pd JOIN pair USING (client_id, debtor_id, currency) GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (currency, debtor_id)
-    DO UPDATE SET amount_c = t.amount_c + EXCLUDED.amount_c, clients = t.clients + EXCLUDED.clients;{empty}
+    SELECT (SELECT array_agg(id) FROM due WHERE n = 0), (SELECT array_agg(id) FROM cl WHERE n = 0),
+        (SELECT array_agg(id) FROM pair WHERE n = 0), (SELECT array_agg(id) FROM debtor WHERE clients = 0)
+    INTO e_due, e_client, e_pair, e_debtor;
+    IF e_due IS NOT NULL THEN DELETE FROM risk_openbydue WHERE id = ANY(e_due); END IF;
+    IF e_client IS NOT NULL THEN DELETE FROM risk_openbyclient WHERE id = ANY(e_client); END IF;
+    IF e_pair IS NOT NULL THEN DELETE FROM risk_openbypair WHERE id = ANY(e_pair); END IF;
+    IF e_debtor IS NOT NULL THEN DELETE FROM risk_openbydebtor WHERE id = ANY(e_debtor); END IF;
     RETURN NULL;
 END $$;
 """
@@ -240,21 +275,22 @@ def _pg_tranche_function(name: str, sources: list[tuple[str, str]]) -> str:
         " WHERE released_entry_id IS NULL"
         for table, sign in sources
     )
-    empty = "".join(
-        f"""
-    DELETE FROM risk_unreleasedbydue t USING {table} o WHERE t.n = 0
-        AND t.currency = o.currency AND t.due_date = o.due_date AND t.created_on = o.created_on;"""
-        for table, sign in sources
-        if sign == "-"
-    )
     return f"""
 CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    emptied bigint[];
 BEGIN
-    INSERT INTO risk_unreleasedbydue AS t (currency, due_date, created_on, amount_c, n)
-    SELECT currency, due_date, created_on, SUM(a), SUM(k) FROM ({parts}) d GROUP BY 1, 2, 3
-    HAVING SUM(a) <> 0 OR SUM(k) <> 0 ORDER BY 1, 2, 3
-    ON CONFLICT (currency, due_date, created_on)
-    DO UPDATE SET amount_c = t.amount_c + EXCLUDED.amount_c, n = t.n + EXCLUDED.n;{empty}
+    IF EXISTS (SELECT 1 FROM risk_totalsdeferral) THEN RETURN NULL; END IF;
+    WITH up AS (
+        INSERT INTO risk_unreleasedbydue AS t (currency, due_date, created_on, amount_c, n)
+        SELECT currency, due_date, created_on, SUM(a), SUM(k) FROM ({parts}) d GROUP BY 1, 2, 3
+        HAVING SUM(a) <> 0 OR SUM(k) <> 0 ORDER BY 1, 2, 3
+        ON CONFLICT (currency, due_date, created_on)
+        DO UPDATE SET amount_c = t.amount_c + EXCLUDED.amount_c, n = t.n + EXCLUDED.n
+        RETURNING t.id, t.n
+    )
+    SELECT array_agg(id) INTO emptied FROM up WHERE n = 0;
+    IF emptied IS NOT NULL THEN DELETE FROM risk_unreleasedbydue WHERE id = ANY(emptied); END IF;
     RETURN NULL;
 END $$;
 """
@@ -296,44 +332,12 @@ def _postgresql_drop() -> list[str]:
 # ------------------------------------------------------------------------------- the existing rows
 
 
-def _fill(vendor: str) -> list[str]:
-    o = (
-        _OPEN_LITE.format(r="r")
-        if vendor == "sqlite"
-        else "((r.face_value - r.collected - r.written_off) * 100)::bigint"
-    )
-    a = _TRANCHE_LITE.format(r="t") if vendor == "sqlite" else "(t.amount * 100)::bigint"
-    return [
-        "INSERT INTO risk_openbydue (currency, due_date, issue_date, amount_c, n)"
-        f" SELECT r.currency, r.due_date, r.issue_date, SUM({o}), COUNT(*) FROM clients_receivable r"
-        f" WHERE {o} > 0 GROUP BY r.currency, r.due_date, r.issue_date",
-        "INSERT INTO risk_openbypair (client_id, debtor_id, currency, amount_c, n)"
-        f" SELECT r.client_id, r.debtor_id, r.currency, SUM({o}), COUNT(*) FROM clients_receivable r"
-        f" WHERE {o} > 0 GROUP BY r.client_id, r.debtor_id, r.currency",
-        # the pair triggers (SQLite) fill debtors and clients from the pairs; PostgreSQL's pair table has none
-        *(
-            []
-            if vendor == "sqlite"
-            else [
-                "INSERT INTO risk_openbydebtor (currency, debtor_id, amount_c, clients)"
-                " SELECT currency, debtor_id, SUM(amount_c), COUNT(*) FROM risk_openbypair"
-                " GROUP BY currency, debtor_id",
-                "INSERT INTO risk_openbyclient (client_id, amount_c, n)"
-                " SELECT client_id, SUM(amount_c), SUM(n) FROM risk_openbypair GROUP BY client_id",
-            ]
-        ),
-        "INSERT INTO risk_unreleasedbydue (currency, due_date, created_on, amount_c, n)"
-        f" SELECT t.currency, t.due_date, t.created_on, SUM({a}), COUNT(*) FROM ledger_reservetranche t"
-        " WHERE t.released_entry_id IS NULL GROUP BY t.currency, t.due_date, t.created_on",
-    ]
-
-
 def forward(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     statements = _sqlite() if vendor == "sqlite" else _postgresql() if vendor == "postgresql" else None
     if statements is None:
         raise NotImplementedError(f"risk totals: no triggers for {vendor}")
-    for sql in statements + _fill(vendor):
+    for sql in statements + fill_statements(vendor):
         schema_editor.execute(sql, params=None)
 
 
@@ -351,6 +355,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.CreateModel(
+            name="TotalsDeferral",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+            ],
+        ),
         migrations.CreateModel(
             name="OpenByDue",
             fields=[

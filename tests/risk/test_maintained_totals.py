@@ -2,8 +2,9 @@
 ``UnreleasedByDue``), kept by the database triggers of ``risk/migrations/0003_maintained_totals.py``, equal the
 same totals computed here from every receivable and tranche, after each write path: an import, a second import
 (a new receivable, a changed due date, a new collection), two write-offs, a release run, a deleted receivable,
-and on a demo-generated book. Groups that closed are gone (no zero rows). The pages' figures built on these
-totals are compared with the reference computation in ``test_fast_portfolio.py``.
+and on a demo-generated book. Groups that closed are gone (no zero rows). An import inside
+``risk.services.totals_deferred`` leaves the triggers idle and rebuilds the same totals at the end. The pages'
+figures built on these totals are compared with the reference computation in ``test_fast_portfolio.py``.
 """
 
 import datetime
@@ -18,6 +19,7 @@ from clients.models import Receivable
 from ledger.models import ReserveTranche
 from ledger.services import book_write_off, release_reserves
 from risk.models import OpenByClient, OpenByDebtor, OpenByDue, OpenByPair, UnreleasedByDue
+from risk.services import totals_deferred
 from tests.clients.workbooks import HEADERS, base_sheets, write_workbook
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +130,17 @@ def test_totals_equal_on_a_demo_book(tmp_path):
     assert any(clients > 1 for _a, clients in totals["debtor"].values())
     release_reserves(as_of=D(2026, 11, 1))
     assert_maintained()
+
+
+def test_deferred_totals_are_rebuilt_at_the_end(tmp_path):
+    sheets = base_sheets()
+    assert import_workbook(write_workbook(sheets, tmp_path / "v1.xlsx")).ok
+    before = assert_maintained()
+    sheets["Receivables"].append(["R4", "C1", "D1", "INV-4", D(2026, 2, 5), D(2026, 4, 5), "EUR", 700.0])
+    sheets["Transactions"].append(["T8", D(2026, 2, 10), "C2", "collection", 1000.0, "GBP", "R3", None])
+    with totals_deferred():
+        assert import_workbook(write_workbook(sheets, tmp_path / "v2.xlsx")).ok
+        assert maintained_totals() == before  # the triggers did nothing
+        assert expected_totals() != before
+    after = assert_maintained()
+    assert after != before
