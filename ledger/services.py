@@ -465,7 +465,7 @@ class TransactionBooker:
         """One shared object per zero of a scale (a large import loads 100,000 receivables at 0.00)."""
         if value:
             return value
-        return self._zeros.setdefault(value.as_tuple().exponent, value)
+        return self._zeros.setdefault(str(value), value)  # "0.00": one per scale
 
     def _load(self, txns) -> None:
         rec_pks = sorted({t.receivable_id for t in txns if t.receivable_id} - self.rstates.keys())
