@@ -61,6 +61,7 @@ from portfolio.projection import (
 )
 from portfolio.schedule import add_months
 from portfolio.services import refresh_schedules
+from risk.models import OpenByDue
 
 ZERO = Decimal("0.00")
 HALF_CENT = Decimal("0.005")
@@ -465,6 +466,25 @@ def _month_rows(buckets, opening: Decimal, flows: dict[int, list[Decimal]]) -> l
     return rows
 
 
+def _receivable_months(open_qs, as_of: dt.date, ends: list[dt.date], maintained: bool):
+    """(currency, month, count, cents) of the open receivables at D, month k = the first with due date ≤ ends[k−1]
+    (0 after the last). When no collection is dated after D, from the totals the database keeps per currency,
+    due date and issue date (``risk.models.OpenByDue``: a few thousand rows, not every open receivable);
+    otherwise from the receivables' open amounts at D."""
+    if maintained:
+        rows = OpenByDue.objects.filter(n__gt=0, issue_date__lte=as_of)
+        count, total = Sum("n"), Sum("amount_c")
+    else:
+        rows, count, total = open_qs, Count("pk"), _cents_sum()
+    return (
+        rows.annotate(month=_month_case("due_date", ends))
+        .values("currency", "month")
+        .annotate(count=count, total=total)
+        .order_by()
+        .values_list("currency", "month", "count", "total")
+    )
+
+
 def portfolio_page(
     *,
     as_of: dt.date,
@@ -476,8 +496,9 @@ def portfolio_page(
     """The overview page's data in a constant number of queries (10; 12 with a scenario), whatever the book's size.
 
     Base case from SQL aggregates: loans from their stored periods dated after D (summed per loan),
-    receivables from their open amounts at D, bucketed by month in SQL (``CASE``) and summed per
-    currency; the per-client, per-debtor, per-client-totals and loans tables show the chosen ``currency``
+    receivables from their open amounts at D (the maintained totals per due date, :func:`_receivable_months`),
+    bucketed by month in SQL (``CASE``) and summed per currency; the per-client, per-debtor,
+    per-client-totals and loans tables show the chosen ``currency``
     (per client: one grouped query; per debtor: one page, sorted and counted in SQL).
     ``pages``: page numbers by table name (``clients``, ``debtors``, ``client_totals``, ``loans``).
     A scenario other than the base is projected by the pure code over every loan and open receivable
@@ -503,13 +524,7 @@ def portfolio_page(
         .annotate(principal=Sum("principal_cents"), interest=Sum("interest_cents"))
         .order_by()
     )
-    receivable_months = (
-        open_qs.annotate(month=_month_case("due_date", kpi_ends))
-        .values("currency", "month")
-        .annotate(n=Count("pk"), total=_cents_sum())
-        .order_by()
-        .values_list("currency", "month", "n", "total")
-    )
+    receivable_months = _receivable_months(open_qs, as_of, kpi_ends, maintained)
     kpis: dict[str, KpiRow] = {}
     methods: dict[tuple[str, str], KpiRow] = {}
     books: dict[tuple[str, int], _ClientBook] = {}
