@@ -2,15 +2,16 @@
 
 Every part of the product books through here: the workbook import (:func:`book_transactions`),
 payouts (:func:`book_payout`, :func:`book_payout_return`), reserve releases
-(:func:`release_reserves`), write-offs and manual adjustments. All of them end in
-:func:`_write`, which, inside one database transaction:
+(:func:`release_reserves`), write-offs and manual adjustments: single events and batches
+through :func:`_book`, transactions through :class:`TransactionBooker`. Both, inside one
+database transaction:
 
-1. locks the touched accounts in ascending pk order (``select_for_update``: no deadlocks),
-2. refuses an entry whose debits ≠ credits (and PostgreSQL re-checks at commit with a
-   deferred constraint trigger),
-3. inserts entries and postings in bulk, each posting carrying the account's running
-   balance after it, and
-4. updates the maintained account balances and receivable totals.
+1. lock the touched accounts in ascending pk order (``select_for_update``: no deadlocks),
+2. refuse an entry whose debits ≠ credits (:func:`_check_balanced`; PostgreSQL re-checks at
+   commit with a deferred constraint trigger),
+3. move the accounts' balances (:func:`_post`) and end in :func:`_write`, which inserts entries
+   and postings in bulk, each posting carrying the account's running balance after it, and
+4. update the maintained account balances and receivable totals.
 
 A source (``source_type``, ``source_key``) posts at most once: a UNIQUE constraint, and the
 service returns the existing entry instead of booking again.
@@ -196,7 +197,7 @@ ENTRY_FIELDS = [
 POSTING_FIELDS = ["entry_id", "account_id", "side", "amount", "date", "balance_after"]
 
 
-def _insert(entry_rows: list[tuple], posting_rows: list[list], *, instances: bool, fixed_sizes: bool) -> list:
+def _write(entry_rows: list[tuple], posting_rows: list[list], *, instances: bool, fixed_sizes: bool) -> list:
     """Insert entries (rows in :data:`ENTRY_FIELDS` order) and their postings (per entry, rows from
     :func:`_post`); return the entries as instances, or ``[]`` if not ``instances``."""
     created_at = timezone.now()
@@ -213,7 +214,7 @@ def _insert(entry_rows: list[tuple], posting_rows: list[list], *, instances: boo
     ]
 
 
-def _write(
+def _book(
     specs: list[EntrySpec],
     locked: dict[int, Account] | None = None,
     *,
@@ -247,7 +248,7 @@ def _write(
                 spec.reverses_id,
             )
         )
-    entries = _insert(entry_rows, posting_rows, instances=instances, fixed_sizes=False)
+    entries = _write(entry_rows, posting_rows, instances=instances, fixed_sizes=False)
     update_rows(Account, ["balance", "posting_count"], [locked[pk] for pk in sorted(touched)])
     for spec in specs:
         for account, _, _ in spec.legs:
@@ -296,7 +297,7 @@ def post_entry(
             return found
         try:
             with db_transaction.atomic():
-                (entry,) = _write([spec])
+                (entry,) = _book([spec])
         except IntegrityError:
             found = _existing(spec.source_type, spec.source_key)
             if found:
@@ -365,7 +366,7 @@ def _normal_side(key) -> str:
     return _NORMAL_SIDE_BY_KIND[key[2]]
 
 
-BOOK_CHUNK = 2000  # entries written per _write call (memory stays flat on a large import)
+BOOK_CHUNK = 2000  # entries written per _write call (TransactionBooker) (memory stays flat on a large import)
 
 
 def book_transactions(
@@ -488,7 +489,7 @@ class TransactionBooker:
 
     def _flush(self) -> None:
         self.entries.extend(
-            _insert(self.entry_rows, self.posting_rows, instances=self.keep_entries, fixed_sizes=self.fixed_sizes)
+            _write(self.entry_rows, self.posting_rows, instances=self.keep_entries, fixed_sizes=self.fixed_sizes)
         )
         insert_rows(
             ReserveTranche,
@@ -734,7 +735,7 @@ def book_write_off(*, receivable: Receivable, amount: Decimal, date: datetime.da
         legs = _rule_legs(
             client, type="write_off", amount=amount, date=date, receivable=_receivable_state(r, client.advance_rate)
         )
-        (entry,) = _write(
+        (entry,) = _book(
             [
                 EntrySpec(
                     date=date,
@@ -810,7 +811,7 @@ def book_payouts(payouts, *, date: datetime.date) -> dict[int, JournalEntry]:
     """Book many executed payouts at once: the entries :func:`book_payout` would book, keyed by payout pk.
 
     One query finds payouts already booked (returned as they are: idempotent per ``("payout", pk)``),
-    one ``ensure_accounts`` resolves every settlement and bank account, and one :func:`_write` locks all of
+    one ``ensure_accounts`` resolves every settlement and bank account, and one :func:`_book` locks all of
     them in ascending pk order and inserts every entry and posting. Call inside the caller's transaction
     (payouts locked); opens its own otherwise.
     """
@@ -845,7 +846,7 @@ def book_payouts(payouts, *, date: datetime.date) -> dict[int, JournalEntry]:
         ]
         try:
             with transaction.atomic():
-                entries = _write(specs)
+                entries = _book(specs)
         except IntegrityError:  # booked concurrently: fall back to the one-by-one idempotent path
             return done | {p.pk: book_payout(payout=p, date=date) for p in todo}
         _after_booking({p.client_id for p in todo})
@@ -960,7 +961,7 @@ def release_reserves(*, as_of: datetime.date, clients=None, actor=None) -> Relea
                 else:
                     result.held.extend(queue[i:])
                     break
-        entries = _write(specs, locked)
+        entries = _book(specs, locked)
         for t, entry in zip(released, entries, strict=True):
             t.released_entry = entry
             t.released_on = as_of
