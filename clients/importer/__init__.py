@@ -132,18 +132,19 @@ def _run_twice(book, file_size, result, *, user, dry_run, progress, batch, start
                 book, file_size, result, user=user, dry_run=dry_run, progress=progress, batch=batch, started=started
             )
         except _Unsorted:
-            result.warnings, result.errors, result.counts = [], [], {}
-            return _run(
-                book,
-                file_size,
-                result,
-                user=user,
-                dry_run=dry_run,
-                progress=progress,
-                batch=batch,
-                started=started,
-                stream=False,
-            )
+            pass  # run again after this block: inside it, the exception would keep the first run's frame alive
+        result.warnings, result.errors, result.counts = [], [], {}
+        return _run(
+            book,
+            file_size,
+            result,
+            user=user,
+            dry_run=dry_run,
+            progress=progress,
+            batch=batch,
+            started=started,
+            stream=False,
+        )
     except WorkbookError as exc:  # a sheet that cannot be read past its first rows: nothing was kept
         result.ok = False
         result.errors = [f"Workbook: {exc}"]
@@ -277,6 +278,9 @@ def _run(book, file_size, result, *, user, dry_run, progress, batch, started, st
             batch = None
         return _finish(result, batch, started)
 
+    # The booker's per-receivable state, the checker's indexes and the booked rows are done with:
+    # dropped before the alert evaluation builds its own (they set an L import's peak memory).
+    booker = checker = writer = unbooked = None
     if result.ok and not dry_run and touched:
         _evaluate_alerts(touched)
     return _finish(result, batch, started)
