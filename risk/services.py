@@ -640,11 +640,16 @@ def totals_deferred() -> Iterator[None]:
     """For a bulk writer (the import): inside this block (one transaction) the triggers of
     ``risk/migrations/0003_maintained_totals.py`` skip their row-by-row work, and at its end every maintained
     total is rebuilt from the rows in one pass (on an L book ≈ 0.5 s instead of ≈ 2–4 s of triggers). Other
-    transactions keep their triggers (the deferral row is not visible to them; SQLite has one writer)."""
-    with transaction.atomic():
-        deferral = TotalsDeferral.objects.create()
-        yield
-        deferral.delete()
-        with connection.cursor() as cursor:
-            for sql in rebuild_statements(connection.vendor):
-                cursor.execute(sql)
+    transactions keep their triggers (the deferral row is not visible to them; SQLite has one writer).
+    Use inside the writer's ``transaction.atomic()``: a block that ends in an exception or marked for rollback
+    (a dry run) rolls the deferral row back and skips the rebuild."""
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("totals_deferred() needs the writer's transaction.atomic()")
+    deferral = TotalsDeferral.objects.create()
+    yield
+    if transaction.get_rollback():
+        return
+    deferral.delete()
+    with connection.cursor() as cursor:
+        for sql in rebuild_statements(connection.vendor):
+            cursor.execute(sql)

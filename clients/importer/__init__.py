@@ -169,6 +169,7 @@ def _run(book, file_size, result, *, user, dry_run, progress, batch, started, st
     Transactions sheet chunk by chunk (it must be in date order, else :class:`_Unsorted`);
     otherwise book every new transaction in one call after the sheet."""
     from ledger.services import LedgerError, TransactionBooker, book_transactions
+    from risk.services import totals_deferred
 
     read_errors: list[str] = []
     warnings: list[str] = []
@@ -179,7 +180,7 @@ def _run(book, file_size, result, *, user, dry_run, progress, batch, started, st
     touched: set[int] = set()
     rows_read = 0
     try:
-        with _import_cache(), transaction.atomic():
+        with _import_cache(), transaction.atomic(), totals_deferred():  # risk totals rebuilt once at the end
             checker = None
             writer = None
             booker = TransactionBooker(keep_entries=False, fixed_sizes=True, fresh=True)

@@ -2,8 +2,9 @@
 ``UnreleasedByDue``), kept by the database triggers of ``risk/migrations/0003_maintained_totals.py``, equal the
 same totals computed here from every receivable and tranche, after each write path: an import, a second import
 (a new receivable, a changed due date, a new collection), two write-offs, a release run, a deleted receivable,
-and on a demo-generated book. Groups that closed are gone (no zero rows). An import inside
-``risk.services.totals_deferred`` leaves the triggers idle and rebuilds the same totals at the end. The pages'
+and on a demo-generated book. Groups that closed are gone (no zero rows). Inside
+``risk.services.totals_deferred`` (the import's transaction) the triggers are idle and the same totals are rebuilt
+at the end; a dry run leaves them as they were. The pages'
 figures built on these totals are compared with the reference computation in ``test_fast_portfolio.py``.
 """
 
@@ -12,13 +13,15 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
+from django.db.models import F
 
 from clients.demo import make_demo_workbook
 from clients.importer import import_workbook
 from clients.models import Receivable
 from ledger.models import ReserveTranche
 from ledger.services import book_write_off, release_reserves
-from risk.models import OpenByClient, OpenByDebtor, OpenByDue, OpenByPair, UnreleasedByDue
+from risk.models import OpenByClient, OpenByDebtor, OpenByDue, OpenByPair, TotalsDeferral, UnreleasedByDue
 from risk.services import totals_deferred
 from tests.clients.workbooks import HEADERS, base_sheets, write_workbook
 
@@ -133,14 +136,26 @@ def test_totals_equal_on_a_demo_book(tmp_path):
 
 
 def test_deferred_totals_are_rebuilt_at_the_end(tmp_path):
-    sheets = base_sheets()
-    assert import_workbook(write_workbook(sheets, tmp_path / "v1.xlsx")).ok
+    """Inside ``totals_deferred`` the triggers are idle; at the end of the block the totals are rebuilt."""
+    assert import_workbook(write_workbook(base_sheets(), tmp_path / "v1.xlsx")).ok
     before = assert_maintained()
-    sheets["Receivables"].append(["R4", "C1", "D1", "INV-4", D(2026, 2, 5), D(2026, 4, 5), "EUR", 700.0])
-    sheets["Transactions"].append(["T8", D(2026, 2, 10), "C2", "collection", 1000.0, "GBP", "R3", None])
-    with totals_deferred():
-        assert import_workbook(write_workbook(sheets, tmp_path / "v2.xlsx")).ok
+    with transaction.atomic(), totals_deferred():
+        Receivable.objects.filter(collected=0, written_off=0).update(written_off=F("face_value"))  # closes them
         assert maintained_totals() == before  # the triggers did nothing
         assert expected_totals() != before
     after = assert_maintained()
     assert after != before
+    assert not TotalsDeferral.objects.exists()
+
+
+def test_the_import_defers_and_a_dry_run_leaves_the_totals_as_they_were(tmp_path):
+    """The import writes inside ``totals_deferred``: its totals are rebuilt at its end, and a dry run (rolled back)
+    leaves the totals and no deferral row behind."""
+    sheets = base_sheets()
+    assert import_workbook(write_workbook(sheets, tmp_path / "v1.xlsx")).ok
+    before = assert_maintained()
+    sheets["Receivables"].append(["R4", "C1", "D1", "INV-4", D(2026, 2, 5), D(2026, 4, 5), "EUR", 700.0])
+    assert import_workbook(write_workbook(sheets, tmp_path / "v2.xlsx"), dry_run=True).ok
+    assert maintained_totals() == before and not TotalsDeferral.objects.exists()
+    assert import_workbook(write_workbook(sheets, tmp_path / "v2.xlsx")).ok
+    assert assert_maintained() != before
