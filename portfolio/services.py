@@ -14,14 +14,12 @@ called
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
 from ledger.bulk import insert_rows
 from portfolio.models import Loan, LoanInstalment, LoanSchedule
-from portfolio.schedule import schedule
+from portfolio.schedule import schedule_units, to_periods
 
 _LOAN_TERMS = ("pk", *LoanSchedule.TERMS)
 _INSTALMENT_FIELDS = [
@@ -38,17 +36,12 @@ _INSTALMENT_FIELDS = [
     "interest_cents",
 ]
 _CHUNK = 5_000
-_HUNDRED = Decimal(100)
 
 
 def stale_loans():
     """Loans whose stored schedule is missing or was computed from other terms (a queryset)."""
     same_terms = LoanSchedule.objects.filter(loan=OuterRef("pk"), **{f: OuterRef(f) for f in LoanSchedule.TERMS})
     return Loan.objects.filter(~Exists(same_terms))
-
-
-def _cents(amount: Decimal) -> int:
-    return int(amount * _HUNDRED)
 
 
 def refresh_schedules(*, loans=None) -> int:
@@ -82,7 +75,7 @@ def _write(terms: list[tuple]) -> None:
         LoanSchedule.objects.filter(loan_id__in=chunk).delete()
     rows: list[tuple] = []
     for pk, principal, currency, annual_rate, start_date, term_months, method, day_count in terms:
-        periods = schedule(
+        units = schedule_units(
             principal=principal,
             annual_rate=annual_rate,
             start_date=start_date,
@@ -91,10 +84,12 @@ def _write(terms: list[tuple]) -> None:
             day_count=day_count,
             currency=currency,
         )
-        rows += [
+        rows += [  # the amounts as the schedule's Decimals and, for the SQL sums, its minor units
             (pk, p.period, p.date, p.date.toordinal(), p.opening_balance, p.payment, p.interest, p.principal)
-            + (p.closing_balance, _cents(p.principal), _cents(p.interest))
-            for p in periods
+            + (p.closing_balance, principal_units, interest_units)
+            for p, principal_units, interest_units in zip(
+                to_periods(units, currency), units.principal, units.interest, strict=True
+            )
         ]
         if len(rows) >= _CHUNK:
             insert_rows(LoanInstalment, _INSTALMENT_FIELDS, rows)

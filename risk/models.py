@@ -178,8 +178,8 @@ class Alert(models.Model):
 # (risk/migrations/0003_maintained_totals.py) in the same statement as every insert, update or delete of
 # ``clients_receivable`` and ``ledger_reservetranche``, whichever code writes them. Amounts are whole cents;
 # a receivable is open when face − collected − written off > 0 (in cents). The portfolio pages read these
-# few thousand rows instead of the whole book (docs/risk.md "Maintained totals"). Rows whose count fell to
-# 0 stay (amount 0); readers skip them.
+# few thousand rows instead of the whole book (docs/risk.md "Maintained totals"). A group whose count falls
+# to 0 is deleted by the triggers (closed receivables leave no zero rows).
 
 
 class OpenByDue(models.Model):
