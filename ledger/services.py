@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from atlas.money import ZERO, round_money
+from atlas.perf import padded
 from clients.models import Client, Receivable
 from ledger.bulk import insert_rows, instance, update_rows
 from ledger.models import (
@@ -629,7 +630,7 @@ def _receivable_rows(pks: list[int], per_query: int = 1000) -> list[tuple]:
     out = []
     with connection.cursor() as cursor:
         for start in range(0, len(pks), per_query):
-            part = pks[start : start + per_query]
+            part = padded(pks[start : start + per_query], lambda i: -1 - i)  # a few statement texts
             marks = ", ".join(["%s"] * len(part))
             cursor.execute(f"SELECT {select} FROM {q(meta.db_table)} WHERE id IN ({marks}) ORDER BY id{lock}", part)  # noqa: S608
             for row in cursor.fetchall():

@@ -73,3 +73,25 @@ def test_streamed_sheet_books_as_one_call(tmp_path, monkeypatch):
     whole, single = imported(path, 10**9, monkeypatch)
     assert streamed.entries_booked == whole.entries_booked > 13
     assert chunked == single
+
+
+@pytest.mark.django_db
+def test_the_booker_loads_receivables_with_a_few_statement_texts():
+    """``_receivable_rows`` pads its IN list (``atlas.perf.padded``): chunks naming 3 or 7 receivables send one
+    statement text (SQLite's driver keeps 128 prepared texts), and the padding matches no row."""
+    from django.db import connection, transaction
+
+    from ledger.services import _receivable_rows
+    from tests.factories import ReceivableFactory
+
+    pks = [ReceivableFactory().pk for _ in range(7)]
+    texts = []
+
+    def capture(execute, sql, params, many, context):
+        texts.append(sql)
+        return execute(sql, params, many, context)
+
+    with transaction.atomic(), connection.execute_wrapper(capture):
+        three, seven = _receivable_rows(pks[:3]), _receivable_rows(pks)
+    assert [r[0] for r in three] == pks[:3] and [r[0] for r in seven] == pks
+    assert len(texts) == 2 and len(set(texts)) == 1
