@@ -20,6 +20,7 @@ import itertools
 import os
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -114,7 +115,14 @@ def _check_unpacked_size(data) -> None:
     ) as exc:
         raise WorkbookError(f"the file is not a readable .xlsx workbook ({exc})") from None
     except Exception as exc:  # zlib.error and friends from a corrupt member
-        raise WorkbookError(f"the file is not a readable .xlsx workbook ({type(exc).__name__})") from None
+        raise WorkbookError(f"the file is not a readable .xlsx workbook ({_damage(exc)})") from None
+
+
+def _damage(exc: Exception) -> str:
+    """A reason a user can act on for an unexpected error while unpacking (zlib's is named ``error``)."""
+    if isinstance(exc, zlib.error):
+        return "a compressed part of the file is damaged"
+    return type(exc).__name__
 
 
 def read_bytes(path_or_file) -> tuple[bytes, str]:
@@ -466,7 +474,7 @@ class XlsxBook:
         except (etree.LxmlError, zipfile.BadZipFile, OSError, EOFError, ValueError, IndexError, TypeError) as exc:
             raise WorkbookError(f"sheet '{title}' cannot be read ({type(exc).__name__}: {exc})") from None
         except Exception as exc:  # zlib.error and friends from a corrupt member
-            raise WorkbookError(f"sheet '{title}' cannot be read ({type(exc).__name__})") from None
+            raise WorkbookError(f"sheet '{title}' cannot be read ({_damage(exc)})") from None
 
 
 class _Rels(dict):

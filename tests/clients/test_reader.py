@@ -136,3 +136,24 @@ def test_read_workbook_keeps_excel_row_numbers():
     assert not read.errors
     assert [r.number for r in read.sheets["Transactions"].rows] == [2, 4, 5, 6, 7, 8, 9]
     assert read.sheets["Transactions"].rows[0].values["date"] == datetime.date(2026, 1, 2)
+
+
+def test_a_damaged_compressed_sheet_is_named_as_such():
+    """Flipped bytes inside a sheet's deflate stream: refused with a reason a user can act on (zlib names its
+    error just ``error``)."""
+    import io
+    import zipfile
+
+    from clients.importer.reader import WorkbookError, check_xlsx
+    from tests.clients.workbooks import base_sheets, workbook_bytes
+
+    data = bytearray(workbook_bytes(base_sheets()))
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("xl/worksheets/sheet2.xml")
+    name_len = int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little")
+    extra_len = int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")
+    start = info.header_offset + 30 + name_len + extra_len + info.compress_size // 2
+    for i in range(start, start + 8):
+        data[i] ^= 0xFF
+    with pytest.raises(WorkbookError, match="not a readable .xlsx workbook") as refused:
+        check_xlsx(bytes(data))
+    assert "a compressed part of the file is damaged" in str(refused.value)
